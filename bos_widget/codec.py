@@ -1,0 +1,156 @@
+"""Codec layer: attention slices <-> compact bytes.
+
+This module is the one place where arrays become bytes for the browser. Its twin is
+``js/src/codec.ts``; both decode the golden fixture ``tests/fixtures/golden_slice.bin``.
+It imports neither torch nor ipywidgets.
+
+Byte layout (version 1, all integers and floats little-endian)
+----------------------------------------------------------------
+====== ======== ===========================================================
+offset size     field
+====== ======== ===========================================================
+0      4        magic ``b"BOSW"``
+4      1        version, ``1``
+5      1        dtype code: ``1`` = float16, ``2`` = uint8 quantised
+6      1        ndim, 1 to 4
+7      1        reserved, ``0``
+8      4*ndim   shape, one uint32 per axis, row-major (C order)
+...    8        uint8 only: float32 ``scale`` then float32 ``offset``
+...    0-7      zero padding so that the data starts at a multiple of 8
+...    ...      the values, row-major; float16 as IEEE half, uint8 as ``q``
+====== ======== ===========================================================
+
+A uint8 value decodes to ``offset + scale * q``. The encoder picks ``offset = min``,
+``scale = (max - min) / 255``, and rounds to nearest, so every decoded value is within
+``scale / 2`` of the original (:func:`error_bound`).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Literal, TypedDict
+
+import numpy as np
+
+MAGIC = b"BOSW"
+VERSION = 1
+DTYPE_CODES: dict[str, int] = {"float16": 1, "uint8": 2}
+_CODE_NAMES = {code: name for name, code in DTYPE_CODES.items()}
+
+Encoding = Literal["float16", "uint8"]
+
+
+class SliceRequest(TypedDict):
+    """Message the browser sends to ask for one attention slice."""
+
+    kind: Literal["request"]
+    layer: int
+    head: int  # -1 = mean over heads
+    weighting: Literal["raw", "norm"]
+
+
+class SliceReply(TypedDict):
+    """Message Python sends with one slice; the bytes travel as ``buffers[0]``."""
+
+    kind: Literal["slice"]
+    layer: int
+    head: int
+    weighting: Literal["raw", "norm"]
+
+
+class ErrorReply(TypedDict):
+    """Message Python sends when a request cannot be served."""
+
+    kind: Literal["error"]
+    message: str
+
+
+def _header(dtype_code: int, shape: tuple[int, ...]) -> bytes:
+    return MAGIC + struct.pack("<BBBB", VERSION, dtype_code, len(shape), 0) + struct.pack(
+        f"<{len(shape)}I", *shape
+    )
+
+
+def _pad(n: int) -> bytes:
+    return b"\0" * (-n % 8)
+
+
+def encode(array: np.ndarray, encoding: Encoding = "float16") -> bytes:
+    """Encode a 1-4 dimensional float array.
+
+    Parameters
+    ----------
+    array : np.ndarray
+        Any float array, e.g. one attention slice ``[T, T]``. Must be finite.
+    encoding : {"float16", "uint8"}
+        float16 keeps about 3 significant digits; uint8 halves the bytes with the
+        absolute error bound of :func:`error_bound`.
+
+    Returns
+    -------
+    bytes
+        The layout described in this module's docstring.
+    """
+    arr = np.asarray(array)
+    if arr.ndim < 1 or arr.ndim > 4:
+        raise ValueError(f"Can only encode arrays with 1 to 4 axes, got shape {arr.shape}.")
+    if encoding not in DTYPE_CODES:
+        raise ValueError(f"Unknown encoding {encoding!r}; use 'float16' or 'uint8'.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("Cannot encode NaN or infinite values; clean the array first.")
+    head = _header(DTYPE_CODES[encoding], arr.shape)
+    if encoding == "float16":
+        data = np.ascontiguousarray(arr, dtype="<f2").tobytes()
+        return head + _pad(len(head)) + data
+    lo = float(arr.min()) if arr.size else 0.0
+    hi = float(arr.max()) if arr.size else 0.0
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    q = np.rint((arr.astype(np.float64) - lo) / scale).clip(0, 255).astype(np.uint8)
+    head += struct.pack("<ff", scale, lo)
+    return head + _pad(len(head)) + np.ascontiguousarray(q).tobytes()
+
+
+def decode(blob: bytes | bytearray | memoryview) -> np.ndarray:
+    """Decode bytes written by :func:`encode` (or by the JS twin) to float32.
+
+    Returns
+    -------
+    np.ndarray
+        float32 array with the encoded shape.
+    """
+    buf = memoryview(blob).cast("B")
+    if len(buf) < 8 or bytes(buf[:4]) != MAGIC:
+        raise ValueError("Not a bos_widget slice: the first 4 bytes are not b'BOSW'.")
+    version, code, ndim, _ = struct.unpack_from("<BBBB", buf, 4)
+    if version != VERSION:
+        raise ValueError(f"Slice format version {version} is not supported (expected {VERSION}).")
+    if code not in _CODE_NAMES or not 1 <= ndim <= 4:
+        raise ValueError(f"Corrupt slice header: dtype code {code}, ndim {ndim}.")
+    shape = struct.unpack_from(f"<{ndim}I", buf, 8)
+    pos = 8 + 4 * ndim
+    count = int(np.prod(shape))
+    if _CODE_NAMES[code] == "float16":
+        pos += -pos % 8
+        out = np.frombuffer(buf, dtype="<f2", count=count, offset=pos).astype(np.float32)
+    else:
+        scale, offset = struct.unpack_from("<ff", buf, pos)
+        pos += 8
+        pos += -pos % 8
+        q = np.frombuffer(buf, dtype=np.uint8, count=count, offset=pos)
+        out = (offset + scale * q.astype(np.float32)).astype(np.float32)
+    return out.reshape(shape)
+
+
+def error_bound(array: np.ndarray, encoding: Encoding) -> float:
+    """Largest absolute decoding error :func:`encode` can introduce for ``array``.
+
+    For float16 it is half a unit in the last place at the array's largest magnitude
+    (relative 2**-11); for uint8 it is ``scale / 2`` (plus float32 rounding).
+    """
+    arr = np.asarray(array, dtype=np.float64)
+    if arr.size == 0:
+        return 0.0
+    if encoding == "float16":
+        return float(np.abs(arr).max()) * 2.0**-11 + 2.0**-25
+    span = float(arr.max() - arr.min())
+    return span / 255.0 / 2.0 + 1e-6 * max(1.0, float(np.abs(arr).max()))

