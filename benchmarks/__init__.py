@@ -1,0 +1,1 @@
+"""Benchmarks: side-by-side measurements written to ``benchmarks/results/``; not tests."""

@@ -1,0 +1,131 @@
+"""Capture cost on SmolLM2 against a plain forward pass, measured in the same run.
+
+Goal (issue 2): capture at T = 1024 costs at most 2.5x a plain forward without attentions.
+Peak RSS growth of the capture is measured in a fresh child process and compared with the
+size of the float16 store ``[L, H, T, T]``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+TEXT = (
+    "The old lighthouse keeper climbed the stairs every evening to light the lamp, because "
+    "ships still passed the rocks at night. "
+)
+GOAL_RATIO = 2.5
+
+
+def _inputs(tok, T):
+    import torch
+
+    ids = tok(TEXT * (T // 20 + 2), return_tensors="pt")["input_ids"][:, :T]
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+
+def _time(fn, repeats: int) -> float:
+    fn()  # warm-up
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def _timings(T: int, repeats: int) -> dict:
+    import torch
+
+    import bos_widget
+
+    model, tok = bos_widget.demo_model("smollm2")
+    enc = _inputs(tok, T)
+    text = tok.decode(enc["input_ids"][0])
+
+    def plain():
+        with torch.inference_mode():
+            model(**enc, use_cache=False)
+
+    def captured():
+        bos_widget.capture(model, tok, text, max_tokens=T, progress=False)
+
+    forward = _time(plain, repeats)
+    capture = _time(captured, repeats)
+    return {"T": T, "forward_s": forward, "capture_s": capture, "ratio": capture / forward}
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _rss_child(T: int) -> None:
+    """Runs in a child: prints RSS before and peak RSS during one capture (kB), as JSON."""
+    import torch
+
+    import bos_widget
+
+    model, tok = bos_widget.demo_model("smollm2")
+    enc = _inputs(tok, T)
+    with torch.inference_mode():
+        model(**enc, use_cache=False)
+    before = _status_kb("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    run = bos_widget.capture(model, tok, tok.decode(enc["input_ids"][0]), max_tokens=T)
+    after = _status_kb("VmHWM")
+    print(json.dumps({"before_kb": before, "after_kb": after, "store_bytes": run.attention.nbytes}))
+
+
+def _rss(T: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", f"from benchmarks.capture_bench import _rss_child; _rss_child({T})"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    growth = (data["after_kb"] - data["before_kb"]) * 1024
+    return {
+        "T": T,
+        "peak_rss_growth_mb": growth / 2**20,
+        "float16_store_mb": data["store_bytes"] / 2**20,
+        "growth_over_store": growth / data["store_bytes"],
+    }
+
+
+def main(sizes: tuple[int, ...] = (256, 1024), repeats: int = 3) -> dict:
+    rows = [_timings(T, repeats) for T in sizes]
+    memory = _rss(max(sizes))
+    result = {"model": "SmolLM2-135M-Instruct", "goal_ratio": GOAL_RATIO, "timings": rows, "memory": memory}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "capture.json").write_text(json.dumps(result, indent=1))
+    lines = [
+        "## Capture vs plain forward (SmolLM2-135M-Instruct, CPU)",
+        "",
+        "| T | plain forward (s) | capture (s) | ratio | goal |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ok = "met" if r["ratio"] <= GOAL_RATIO else "MISSED"
+        lines.append(
+            f"| {r['T']} | {r['forward_s']:.3f} | {r['capture_s']:.3f} | {r['ratio']:.2f}x | "
+            f"<= {GOAL_RATIO}x: {ok} |"
+        )
+    lines += [
+        "",
+        f"Peak RSS growth of one capture at T={memory['T']}: {memory['peak_rss_growth_mb']:.0f} MB "
+        f"for a {memory['float16_store_mb']:.0f} MB float16 store "
+        f"({memory['growth_over_store']:.2f}x the store).",
+    ]
+    text = "\n".join(lines) + "\n"
+    (RESULTS / "capture.md").write_text(text)
+    print(text)
+    return result
