@@ -104,7 +104,12 @@ def _rss(T: int) -> dict:
 def main(sizes: tuple[int, ...] = (256, 1024), repeats: int = 3) -> dict:
     rows = [_timings(T, repeats) for T in sizes]
     memory = _rss(max(sizes))
-    result = {"model": "SmolLM2-135M-Instruct", "goal_ratio": GOAL_RATIO, "timings": rows, "memory": memory}
+    result = {
+        "model": "SmolLM2-135M-Instruct",
+        "goal_ratio": GOAL_RATIO,
+        "timings": rows,
+        "memory": memory,
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "capture.json").write_text(json.dumps(result, indent=1))
     lines = [

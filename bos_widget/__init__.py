@@ -8,15 +8,17 @@ from .capture import CaptureError, capture
 from .models import demo_model
 from .report import SinkReport, sink_report
 from .run import AttentionRun, RunMeta
-
+from .widget import AttentionWidget, show
 
 __all__ = [
     "AttentionRun",
+    "AttentionWidget",
     "CaptureError",
     "RunMeta",
     "SinkReport",
     "__version__",
     "capture",
     "demo_model",
+    "show",
     "sink_report",
 ]

@@ -74,7 +74,9 @@ def _tokenize(
         if not isinstance(max_tokens, int) or max_tokens < 1:
             raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}.")
         kwargs.update(truncation=True, max_length=max_tokens)
-    enc = tokenizer(text, text_pair, **kwargs) if text_pair is not None else tokenizer(text, **kwargs)
+    enc = (
+        tokenizer(text, text_pair, **kwargs) if text_pair is not None else tokenizer(text, **kwargs)
+    )
     n = int(enc["input_ids"].shape[1])
     if n == 0:
         raise ValueError("The tokenizer produced no tokens for this text.")

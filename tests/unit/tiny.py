@@ -19,10 +19,11 @@ from transformers import (
     T5ForConditionalGeneration,
 )
 
-WORDS = (
+_SENTENCES = (
     "the a cat dog sat on mat and ran to house river bank over under quick brown fox jumps "
     "lazy because it wanted reach before dark . , is was very small big red blue green"
-).split()
+)
+WORDS = _SENTENCES.split()
 SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>"]
 VOCAB = {tok: i for i, tok in enumerate(SPECIALS + WORDS)}
 V = len(VOCAB)
@@ -35,7 +36,9 @@ def tokenizer(add_bos: bool = True) -> PreTrainedTokenizerFast:
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     if add_bos:
         tok.post_processor = processors.TemplateProcessing(
-            single="<bos> $A", pair="<bos> $A <eos> $B:1", special_tokens=[("<bos>", 1), ("<eos>", 2)]
+            single="<bos> $A",
+            pair="<bos> $A <eos> $B:1",
+            special_tokens=[("<bos>", 1), ("<eos>", 2)],
         )
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
@@ -52,8 +55,16 @@ def _seeded(cls, config):
 
 
 def gpt2():
-    return _seeded(GPT2LMHeadModel, GPT2Config(
-            vocab_size=V, n_embd=32, n_layer=2, n_head=4, n_positions=MAX_POS, bos_token_id=1, eos_token_id=2
+    return _seeded(
+        GPT2LMHeadModel,
+        GPT2Config(
+            vocab_size=V,
+            n_embd=32,
+            n_layer=2,
+            n_head=4,
+            n_positions=MAX_POS,
+            bos_token_id=1,
+            eos_token_id=2,
         ),
     )
 

@@ -1,0 +1,128 @@
+"""Run layer (inputs): attention arrays from elsewhere -> ``AttentionRun``.
+
+``run_from_attentions`` takes what Hugging Face returns for ``output_attentions=True`` (a tuple
+of per-layer tensors ``[1, H, T, T]``, the input bertviz takes), or one array
+``[L, H, T, T]``, as torch tensors, numpy arrays or nested lists. torch is never imported
+here: tensors are recognised by their ``detach`` method.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .run import AttentionRun, RunMeta
+from .tokens import readable
+
+ROW_SUM_TOLERANCE = 1e-2
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor, on any device
+        x = x.detach().float().cpu().numpy()
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise TypeError(
+            f"Attention must be numeric (float) arrays or tensors, got dtype {arr.dtype}."
+        )
+    return arr.astype(np.float32, copy=False)
+
+
+def _stack(attentions: Any) -> np.ndarray:
+    if isinstance(attentions, (tuple, list)) and attentions and not np.isscalar(attentions[0]):
+        layers = [_to_numpy(a) for a in attentions]
+        shapes = {a.shape for a in layers}
+        if len(shapes) != 1:
+            raise ValueError(f"All layers must have the same shape, got {sorted(shapes)}.")
+        arr = np.stack(layers)  # [L, B, H, T, T] or [L, H, T, T]
+        if arr.ndim == 5:
+            if arr.shape[1] != 1:
+                raise ValueError(
+                    f"The attention holds a batch of {arr.shape[1]} inputs; pass one input "
+                    "(batch size 1), e.g. [a[i : i + 1] for a in attentions]."
+                )
+            arr = arr[:, 0]
+        return arr
+    arr = _to_numpy(attentions)
+    if arr.ndim == 5 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    return arr
+
+
+def run_from_attentions(
+    attentions: Any,
+    tokens: Sequence[str],
+    *,
+    model: str = "attention from arrays",
+    causal: bool | None = None,
+    bos_added: bool = False,
+) -> AttentionRun:
+    """Build an ``AttentionRun`` from attention arrays and token strings.
+
+    Parameters
+    ----------
+    attentions : tuple of tensors ``[1, H, T, T]``, or array ``[L, H, T, T]``
+        Rows (last axis) should sum to 1; rows that do not are shown with a warning.
+    tokens : sequence of str
+        One display string per position.
+    model : str
+        Name shown in figures.
+    causal : bool, optional
+        Default: detected (all weights above the diagonal are zero).
+    bos_added : bool
+        Whether position 0 is a token the tokenizer added.
+    """
+    if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
+        raise TypeError("tokens must be a list of strings, one per position.")
+    arr = _stack(attentions)
+    if arr.ndim != 4:
+        raise ValueError(
+            f"Expected attention of shape [layers, heads, T, T] (or a tuple of [1, heads, T, T]), "
+            f"got shape {arr.shape}."
+        )
+    L, H, Tq, Tk = arr.shape
+    if Tq != Tk:
+        raise ValueError(f"Self-attention must be square, got {Tq} queries x {Tk} keys.")
+    if Tk != len(tokens):
+        raise ValueError(
+            f"The attention covers {Tk} positions but {len(tokens)} tokens were given; pass "
+            "one token per position."
+        )
+    if Tk == 0 or L == 0 or H == 0:
+        raise ValueError("The attention is empty; capture at least one layer, head and token.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(
+            "The attention contains NaN or infinite values; this usually means the model ran "
+            "in float16 and overflowed. Re-run it in float32 or bfloat16."
+        )
+    if arr.min() < 0:
+        raise ValueError("Attention weights must be non-negative (did you pass logits?).")
+    worst = float(np.abs(arr.sum(-1) - 1).max())
+    if worst > ROW_SUM_TOLERANCE:
+        warnings.warn(
+            f"Some attention rows do not sum to 1 (largest deviation {worst:.3f}); they are "
+            "shown as given.",
+            stacklevel=3,
+        )
+    if causal is None:
+        upper = np.triu_indices(Tk, 1)
+        is_causal = Tk > 1 and bool(np.all(arr[:, :, upper[0], upper[1]] == 0))
+    else:
+        is_causal = bool(causal)
+    shown = [readable(t) if t.strip() == "" else t for t in tokens]
+    meta = RunMeta(
+        model=model,
+        model_class="",
+        causal=is_causal,
+        bos_added=bos_added,
+        first_token=shown[0],
+        n_kv_heads=H,
+    )
+    return AttentionRun(
+        tokens=tuple(shown), token_ids=(), attention=arr.astype(np.float16), meta=meta
+    )

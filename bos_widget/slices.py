@@ -1,0 +1,101 @@
+"""Codec layer (serving): what a view asks for -> encoded bytes, with a bounded cache.
+
+``SliceServer`` turns a request ``(layer, head, weighting)`` into the ``[T, T]`` matrix the
+front end draws (one head, or the mean of heads; raw or norm-weighted attention) and encodes
+it with ``codec``. It also computes the layers x heads overview of first-token sink scores.
+No torch, no ipywidgets.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from . import codec, metrics
+from .run import AttentionRun
+
+WEIGHTINGS = ("raw", "norm")
+MEAN_HEAD = -1
+
+
+class SliceServer:
+    """Serves encoded attention slices of one run.
+
+    Parameters
+    ----------
+    run : AttentionRun
+    cache_size : int
+        How many encoded slices to keep (each is ``2 T^2`` bytes in float16).
+    encoding : {"float16", "uint8"}
+    """
+
+    def __init__(
+        self, run: AttentionRun, cache_size: int = 32, encoding: codec.Encoding = "float16"
+    ):
+        self.run = run
+        self.encoding: codec.Encoding = encoding
+        self._cache: OrderedDict[tuple[int, int, str], bytes] = OrderedDict()
+        self._cache_size = cache_size
+        self._grids: dict[str, list[list[float]]] = {}
+
+    @property
+    def weightings(self) -> list[str]:
+        """Weightings this run supports: ``norm`` needs the captured value norms."""
+        return ["raw", "norm"] if self.run.output_norms is not None else ["raw"]
+
+    def check(self, layer: int, head: int, weighting: str) -> None:
+        """Raise ``ValueError`` with a sentence a user can act on if the request is invalid."""
+        L, H = self.run.n_layers, self.run.n_heads
+        if not 0 <= layer < L:
+            raise ValueError(f"layer must be between 0 and {L - 1}, got {layer}.")
+        if not (head == MEAN_HEAD or 0 <= head < H):
+            raise ValueError(f"head must be between 0 and {H - 1}, or -1 for the mean, got {head}.")
+        if weighting not in self.weightings:
+            raise ValueError(
+                f"weighting must be one of {self.weightings}, got {weighting!r}"
+                + (" (this run has no value norms)" if weighting == "norm" else "")
+                + "."
+            )
+
+    def _layer(self, layer: int, weighting: str) -> np.ndarray:
+        att = self.run.attention[layer]
+        if weighting == "norm":
+            assert self.run.output_norms is not None
+            return metrics.norm_weighted(att, self.run.output_norms[layer])
+        return att
+
+    def matrix(self, layer: int, head: int, weighting: str = "raw") -> np.ndarray:
+        """float32 ``[T, T]``: one head, or the mean of heads when ``head == -1``."""
+        self.check(layer, head, weighting)
+        att = self._layer(layer, weighting)
+        if head == MEAN_HEAD:
+            return metrics.head_mean(att)
+        return np.asarray(att[head], dtype=np.float32)
+
+    def encoded(self, layer: int, head: int, weighting: str = "raw") -> bytes:
+        """The bytes of :meth:`matrix`, cached (least recently used dropped first)."""
+        key = (layer, head, weighting)
+        blob = self._cache.get(key)
+        if blob is None:
+            blob = codec.encode(self.matrix(layer, head, weighting), self.encoding)
+            self._cache[key] = blob
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return blob
+
+    def sink_grid(self, weighting: str = "raw") -> list[list[float]]:
+        """``[L][H]`` sink score of position 0 (D1) under ``weighting``, rounded to 1e-4."""
+        if weighting not in self._grids:
+            self.check(0, MEAN_HEAD, weighting)
+            causal = self.run.meta.causal
+            alpha0 = np.stack(
+                [
+                    metrics.sink_scores(self._layer(l, weighting), causal)[..., 0]
+                    for l in range(self.run.n_layers)
+                ]
+            )
+            self._grids[weighting] = np.round(alpha0.astype(np.float64), 4).tolist()
+        return self._grids[weighting]

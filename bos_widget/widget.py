@@ -1,0 +1,228 @@
+"""Widget layer: ``AttentionWidget``, a thin list of synced traits and message handlers.
+
+The state sent when the comm opens is small JSON (tokens, meta, the layers x heads sink
+grid); attention slices follow as binary custom messages when the front end asks for them
+(Colab drops binary buffers present at comm open). Never imports torch.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .adapters import run_from_attentions
+from .run import AttentionRun
+from .slices import MEAN_HEAD, SliceServer
+
+_STATIC = pathlib.Path(__file__).parent / "static"
+VIEWS = ("arcs", "matrix")
+ARC_VIEW_MAX_TOKENS = 160  # longer inputs open in the matrix view
+
+
+def _bundle() -> pathlib.Path | str:
+    path = _STATIC / "widget.js"
+    if path.exists():
+        return path
+    return (
+        "export default { render({ el }) { el.textContent = 'bos_widget: the JavaScript bundle "
+        "is missing; run `npm run build` (or reinstall the package).'; } };"
+    )
+
+
+class AttentionWidget(anywidget.AnyWidget):
+    """Interactive view of one ``AttentionRun``: arcs or matrix, sliders, sink overview.
+
+    Python owns the state: read or set ``layer``, ``head`` (-1 = mean of heads),
+    ``threshold``, ``view``, ``selected`` and ``weighting``; the view follows, and moving a
+    control in the view updates these traits.
+    """
+
+    _esm = _bundle()
+
+    tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    meta = traitlets.Dict().tag(sync=True)
+    sink_grid = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
+    layer = traitlets.Int(0).tag(sync=True)
+    head = traitlets.Int(MEAN_HEAD).tag(sync=True)
+    threshold = traitlets.Float(0.3).tag(sync=True)
+    view = traitlets.Unicode("arcs").tag(sync=True)
+    selected = traitlets.Int(None, allow_none=True).tag(sync=True)
+    weighting = traitlets.Unicode("raw").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        run: AttentionRun,
+        *,
+        layer: int = 0,
+        head: int = MEAN_HEAD,
+        threshold: float = 0.3,
+        view: str | None = None,
+        weighting: str = "raw",
+        **kwargs: Any,
+    ) -> None:
+        allowed = {"layout"}  # ipywidgets' own styling argument
+        unknown = sorted(set(kwargs) - allowed)
+        if unknown:
+            raise TypeError(
+                f"AttentionWidget got unexpected keyword argument(s): {', '.join(unknown)}."
+            )
+        if not isinstance(run, AttentionRun):
+            raise TypeError(
+                "AttentionWidget needs an AttentionRun; use AttentionWidget.from_model(...) or "
+                "AttentionWidget.from_attentions(...)."
+            )
+        self._server = SliceServer(run)
+        self._run = run
+        m = run.meta
+        meta = {
+            "model": m.model,
+            "model_class": m.model_class,
+            "causal": m.causal,
+            "bos_added": m.bos_added,
+            "first_token": m.first_token,
+            "role": m.role,
+            "n_layers": run.n_layers,
+            "n_heads": run.n_heads,
+            "n_kv_heads": m.n_kv_heads,
+            "T": run.T,
+            "weightings": self._server.weightings,
+            "segment_b_start": m.segment_b_start,
+        }
+        if view is None:
+            view = "arcs" if run.T <= ARC_VIEW_MAX_TOKENS else "matrix"
+        super().__init__(tokens=list(run.tokens), meta=meta, **kwargs)
+        # validated assignments, after meta exists
+        self.weighting = weighting
+        self.sink_grid = self._server.sink_grid(weighting)
+        self.layer, self.head, self.threshold, self.view = layer, head, threshold, view
+        self.on_msg(self._on_message)
+
+    # ---- ways in -------------------------------------------------------------------------
+    @classmethod
+    def from_model(
+        cls, model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **kwargs: Any
+    ) -> AttentionWidget:
+        """Capture ``model`` on ``text`` and show it. Capture options (``max_tokens``,
+        ``decoder_text``, ``model_name``, ``progress``) and widget options may be mixed."""
+        from .capture import capture  # imports torch; the widget module itself does not
+
+        capture_keys = {"max_tokens", "decoder_text", "model_name", "progress"}
+        cap = {k: kwargs.pop(k) for k in list(kwargs) if k in capture_keys}
+        return cls(capture(model, tokenizer, text, text_pair, **cap), **kwargs)
+
+    @classmethod
+    def from_attentions(
+        cls,
+        attentions: Any,
+        tokens: Sequence[str],
+        *,
+        model: str = "attention from arrays",
+        **kwargs: Any,
+    ) -> AttentionWidget:
+        """Show attention you already have: the tuple Hugging Face returns for
+        ``output_attentions=True`` (torch or numpy), or an array ``[L, H, T, T]``."""
+        run_keys = {"causal", "bos_added"}
+        opts = {k: kwargs.pop(k) for k in list(kwargs) if k in run_keys}
+        return cls(run_from_attentions(attentions, tokens, model=model, **opts), **kwargs)
+
+    @property
+    def run(self) -> AttentionRun:
+        """The run this widget shows."""
+        return self._run
+
+    # ---- validation: a bad value raises and leaves the widget as it was ------------------
+    @traitlets.validate("layer")
+    def _valid_layer(self, proposal: dict) -> int:
+        value = proposal["value"]
+        n = self._run.n_layers
+        if not 0 <= value < n:
+            raise traitlets.TraitError(f"layer must be between 0 and {n - 1}, got {value}.")
+        return value
+
+    @traitlets.validate("head")
+    def _valid_head(self, proposal: dict) -> int:
+        value = proposal["value"]
+        n = self._run.n_heads
+        if not (value == MEAN_HEAD or 0 <= value < n):
+            raise traitlets.TraitError(
+                f"head must be between 0 and {n - 1}, or -1 for the mean of heads, got {value}."
+            )
+        return value
+
+    @traitlets.validate("threshold")
+    def _valid_threshold(self, proposal: dict) -> float:
+        value = proposal["value"]
+        if not 0.0 <= value <= 1.0:
+            raise traitlets.TraitError(f"threshold must lie in [0, 1], got {value}.")
+        return value
+
+    @traitlets.validate("view")
+    def _valid_view(self, proposal: dict) -> str:
+        if proposal["value"] not in VIEWS:
+            raise traitlets.TraitError(f"view must be one of {VIEWS}, got {proposal['value']!r}.")
+        return proposal["value"]
+
+    @traitlets.validate("weighting")
+    def _valid_weighting(self, proposal: dict) -> str:
+        value = proposal["value"]
+        options = self._server.weightings
+        if value not in options:
+            raise traitlets.TraitError(f"weighting must be one of {options}, got {value!r}.")
+        return value
+
+    @traitlets.validate("selected")
+    def _valid_selected(self, proposal: dict) -> int | None:
+        value = proposal["value"]
+        if value is not None and not 0 <= value < self._run.T:
+            raise traitlets.TraitError(
+                f"selected must be a token index between 0 and {self._run.T - 1}, or None."
+            )
+        return value
+
+    @traitlets.observe("weighting")
+    def _recolour_grid(self, change: dict) -> None:
+        self.sink_grid = self._server.sink_grid(change["new"])
+
+    # ---- messages from the front end -----------------------------------------------------
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("kind") != "request":
+            return
+        try:
+            layer, head = int(content["layer"]), int(content["head"])
+            weighting = str(content.get("weighting", "raw"))
+            blob = self._server.encoded(layer, head, weighting)
+        except (KeyError, TypeError, ValueError) as exc:
+            self.send({"kind": "error", "message": str(exc)})
+            return
+        self.send(
+            {"kind": "slice", "layer": layer, "head": head, "weighting": weighting}, buffers=[blob]
+        )
+
+    def __repr__(self) -> str:
+        return f"AttentionWidget({self._run!r}, layer={self.layer}, head={self.head})"
+
+
+def show(
+    text: str, model: str = "smollm2", text_pair: str | None = None, **kwargs: Any
+) -> AttentionWidget:
+    """One line from text to widget: ``bos_widget.show("some text")``.
+
+    Parameters
+    ----------
+    text : str
+    model : str
+        ``"smollm2"`` (default, offline), ``"minilm"`` (offline), or a hub id. Loaded models
+        are kept for the session, so a second call is fast.
+    **kwargs
+        Capture and widget options, as for :meth:`AttentionWidget.from_model`.
+    """
+    from .models import load_cached
+
+    loaded, tokenizer = load_cached(model)
+    kwargs.setdefault("model_name", model)
+    return AttentionWidget.from_model(loaded, tokenizer, text, text_pair, **kwargs)

@@ -1,0 +1,168 @@
+"""AttentionWidget state and validation, and the slices it serves (no browser here)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import traitlets
+
+from bos_widget import AttentionWidget, capture, codec, metrics
+from bos_widget.adapters import run_from_attentions
+from bos_widget.slices import SliceServer
+
+from . import tiny
+
+TEXT = "the quick brown fox jumps over the lazy dog"
+
+
+@pytest.fixture(scope="module")
+def run():
+    return capture(tiny.llama(), tiny.tokenizer(), TEXT)
+
+
+@pytest.fixture
+def widget(run):
+    return AttentionWidget(run)
+
+
+def test_opening_state_is_small_json(widget, run):
+    state = widget.get_state()
+    assert state["tokens"] == list(run.tokens)
+    assert state["meta"]["n_layers"] == 3 and state["meta"]["n_heads"] == 4
+    assert state["meta"]["causal"] is True and state["meta"]["bos_added"] is True
+    assert not any(isinstance(v, (bytes, memoryview)) for v in state.values())
+    grid = np.array(state["sink_grid"])
+    alpha0 = metrics.sink_scores(run.attention, causal=True)[..., 0]
+    np.testing.assert_allclose(grid, alpha0, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("layer", 3, "between 0 and 2"),
+        ("layer", -1, "between 0 and 2"),
+        ("head", 4, "-1 for the mean"),
+        ("head", -2, "-1 for the mean"),
+        ("threshold", 1.5, r"\[0, 1\]"),
+        ("threshold", -0.1, r"\[0, 1\]"),
+        ("view", "pie", "arcs"),
+        ("weighting", "softmax", "raw"),
+        ("selected", 99, "token index"),
+    ],
+)
+def test_bad_values_raise_and_change_nothing(widget, name, value, message):
+    before = getattr(widget, name)
+    with pytest.raises(traitlets.TraitError, match=message):
+        setattr(widget, name, value)
+    assert getattr(widget, name) == before
+
+
+def test_good_values_are_kept(widget):
+    widget.layer, widget.head, widget.threshold = 2, 3, 0.5
+    widget.view, widget.selected, widget.weighting = "matrix", 4, "norm"
+    assert (widget.layer, widget.head, widget.threshold) == (2, 3, 0.5)
+    assert (widget.view, widget.selected, widget.weighting) == ("matrix", 4, "norm")
+    widget.selected = None
+    assert widget.selected is None
+
+
+def test_weighting_recolours_the_grid(widget, run):
+    raw = np.array(widget.sink_grid)
+    widget.weighting = "norm"
+    norm = np.array(widget.sink_grid)
+    share = metrics.norm_weighted(run.attention[1], run.output_norms[1])
+    np.testing.assert_allclose(norm[1], metrics.sink_scores(share, True)[..., 0], atol=1e-4)
+    assert not np.allclose(raw, norm)
+
+
+def test_unknown_keyword_is_a_type_error(run):
+    with pytest.raises(TypeError, match="colour"):
+        AttentionWidget(run, colour="red")
+    with pytest.raises(TypeError, match="AttentionRun"):
+        AttentionWidget("not a run")
+
+
+def test_long_inputs_open_in_the_matrix_view():
+    att = np.full((1, 1, 200, 200), 1 / 200, dtype=np.float32)
+    w = AttentionWidget.from_attentions(att, [f"t{i}" for i in range(200)])
+    assert w.view == "matrix"
+
+
+def test_slice_server_bytes_decode_to_the_attention(run):
+    server = SliceServer(run)
+    one = codec.decode(server.encoded(2, 1, "raw"))
+    np.testing.assert_allclose(one, run.attention[2, 1].astype(np.float32), atol=1e-3)
+    mean = codec.decode(server.encoded(0, -1, "raw"))
+    np.testing.assert_allclose(mean, run.attention[0].astype(np.float32).mean(0), atol=1e-3)
+    norm = codec.decode(server.encoded(0, 0, "norm"))
+    np.testing.assert_allclose(norm.sum(-1), 1.0, atol=3e-3)
+    assert server.encoded(2, 1, "raw") is server.encoded(2, 1, "raw")  # cached
+
+
+def test_slice_server_cache_is_bounded(run):
+    server = SliceServer(run, cache_size=3)
+    for layer in range(3):
+        for head in range(4):
+            server.encoded(layer, head)
+    assert len(server._cache) == 3
+
+
+def test_slice_server_rejects_bad_requests(run):
+    server = SliceServer(run)
+    with pytest.raises(ValueError, match="layer"):
+        server.encoded(7, 0)
+    with pytest.raises(ValueError, match="head"):
+        server.encoded(0, 9)
+
+
+def test_from_attentions_takes_the_huggingface_tuple(run):
+    model, tok = tiny.gpt2(), tiny.tokenizer()
+    model.set_attn_implementation("eager")
+    enc = tok(TEXT, return_tensors="pt")
+    with torch.no_grad():
+        attentions = model(**enc, output_attentions=True).attentions
+    tokens = tok.convert_ids_to_tokens(enc["input_ids"][0])
+    w = AttentionWidget.from_attentions(attentions, tokens)
+    assert w.meta["causal"] is True and w.meta["n_layers"] == 2
+    np.testing.assert_allclose(w.run.attention[1], attentions[1][0].numpy(), atol=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "list", "torch"])
+def test_from_attentions_accepts_numpy_lists_and_tensors(kind):
+    att = np.full((2, 3, 4, 4), 0.25, dtype=np.float32)
+    data = {"numpy": att, "list": att.tolist(), "torch": torch.from_numpy(att)}[kind]
+    run = run_from_attentions(data, ["a", "b", "c", "d"])
+    assert run.attention.shape == (2, 3, 4, 4) and run.meta.causal is False
+
+
+@pytest.mark.parametrize(
+    ("att", "tokens", "error", "message"),
+    [
+        (np.full((1, 1, 3, 3), 1 / 3), ["a", "b"], ValueError, "3 positions but 2 tokens"),
+        (np.full((1, 3, 3), 1 / 3), ["a", "b", "c"], ValueError, r"\[layers, heads, T, T\]"),
+        (np.full((1, 1, 2, 3), 1 / 3), ["a", "b", "c"], ValueError, "square"),
+        (np.array([[[[np.nan, 1.0], [0.5, 0.5]]]]), ["a", "b"], ValueError, "NaN"),
+        (np.array([[[[-1.0, 2.0], [0.5, 0.5]]]]), ["a", "b"], ValueError, "non-negative"),
+        (np.full((1, 1, 2, 2), 0.5), "ab", TypeError, "list of strings"),
+        (np.array([[[["a", "b"], ["c", "d"]]]]), ["a", "b"], TypeError, "numeric"),
+    ],
+)
+def test_from_attentions_bad_input(att, tokens, error, message):
+    with pytest.raises(error, match=message):
+        run_from_attentions(att, tokens)
+
+
+def test_from_attentions_batch_above_one_is_refused():
+    layer = torch.full((2, 1, 3, 3), 1 / 3)
+    with pytest.raises(ValueError, match="batch of 2"):
+        run_from_attentions((layer, layer), ["a", "b", "c"])
+
+
+def test_rows_that_do_not_sum_to_one_warn_and_are_shown():
+    att = np.full((1, 1, 2, 2), 0.3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = run_from_attentions(att, ["a", "b"])
+    assert any("do not sum to 1" in str(w.message) for w in caught)
+    assert float(run.attention[0, 0, 0, 0]) == pytest.approx(0.3, abs=1e-3)
