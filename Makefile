@@ -22,7 +22,7 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 # torch is pinned to the CPU wheel on disk; an unpinned torch would pull a multi-GB CUDA build.
-$(VENV)/.stamp-py: pyproject.toml | $(PY)
+$(VENV)/.stamp-py: pyproject.toml | $(PY) bos_widget/static/widget.js
 	$(PIP) install -q $(TORCH)
 	$(PIP) install -q -e ".[dev]" $(TORCH)
 	touch $@

@@ -46,6 +46,37 @@ def sink_scores(attention: np.ndarray, causal: bool) -> np.ndarray:
     return att.sum(axis=-2, dtype=np.float32) / counts
 
 
+def first_token_scores(attention: np.ndarray, output_norms: np.ndarray | None = None) -> np.ndarray:
+    """D1 at position 0 only, ``alpha[..., 0] = mean_q A[..., q, 0]``, reading one column.
+
+    Every query sees position 0, in causal and bidirectional models alike, so the mean runs
+    over all queries. With ``output_norms`` the D3 norm-weighted share is scored instead,
+    ``A[q, 0] ||f(x_0)|| / sum_j A[q, j] ||f(x_j)||``.
+
+    Parameters
+    ----------
+    attention : np.ndarray
+        ``[..., T, T]``.
+    output_norms : np.ndarray, optional
+        ``[..., T]``, matching the leading axes of ``attention``.
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``[...]``.
+    """
+    att = np.asarray(attention)
+    column = att[..., :, 0].astype(np.float32)  # [..., T_q]
+    if output_norms is None:
+        return column.mean(axis=-1)
+    n = np.asarray(output_norms, dtype=np.float32)
+    if att.ndim > 3:
+        return np.stack([first_token_scores(a, o) for a, o in zip(att, n, strict=True)])
+    denom = (att.astype(np.float32) @ n[..., :, None])[..., 0]  # [..., T_q]
+    share = np.divide(column * n[..., :1], denom, out=np.zeros_like(column), where=denom > 0)
+    return share.mean(axis=-1)
+
+
 def sink_rate(alpha0: np.ndarray, eps: float = 0.3) -> float:
     """D2: fraction of heads whose first-token sink score exceeds ``eps``.
 

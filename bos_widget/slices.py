@@ -90,12 +90,7 @@ class SliceServer:
         """``[L][H]`` sink score of position 0 (D1) under ``weighting``, rounded to 1e-4."""
         if weighting not in self._grids:
             self.check(0, MEAN_HEAD, weighting)
-            causal = self.run.meta.causal
-            alpha0 = np.stack(
-                [
-                    metrics.sink_scores(self._layer(l, weighting), causal)[..., 0]
-                    for l in range(self.run.n_layers)
-                ]
-            )
+            norms = self.run.output_norms if weighting == "norm" else None
+            alpha0 = metrics.first_token_scores(self.run.attention, norms)
             self._grids[weighting] = np.round(alpha0.astype(np.float64), 4).tolist()
         return self._grids[weighting]

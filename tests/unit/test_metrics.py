@@ -88,3 +88,20 @@ def test_residual_peak_and_massive_activation_flags():
 def test_head_mean():
     att = np.stack([np.eye(3), np.full((3, 3), 1 / 3)]).astype(np.float16)
     np.testing.assert_allclose(metrics.head_mean(att)[0], [2 / 3, 1 / 6, 1 / 6], atol=1e-3)
+
+
+def test_first_token_scores_match_the_full_sink_scores():
+    rng = np.random.default_rng(3)
+    att = rng.random((2, 3, 5, 5)).astype(np.float32)
+    att = np.tril(att)
+    att /= att.sum(-1, keepdims=True)
+    np.testing.assert_allclose(
+        metrics.first_token_scores(att), metrics.sink_scores(att, causal=True)[..., 0], rtol=1e-5
+    )
+    norms = rng.random((2, 3, 5)).astype(np.float32) + 0.1
+    shares = metrics.norm_weighted(att, norms)
+    np.testing.assert_allclose(
+        metrics.first_token_scores(att, norms),
+        metrics.sink_scores(shares, causal=True)[..., 0],
+        rtol=1e-5,
+    )
