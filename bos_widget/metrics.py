@@ -14,6 +14,17 @@ MASSIVE_ABS = 100.0
 MASSIVE_RATIO = 1000.0
 
 
+# A key's D1 score must average over at least this many queries (fewer when T is smaller)
+# before the key is called a sink: in a causal model the last key's score is one query's
+# attention to itself. The front end applies the same rule (js/src/sinks.ts).
+MIN_SUPPORT = 4
+
+
+def supported_keys(t: int, causal: bool) -> np.ndarray:
+    """bool ``[T]``: keys seen by at least ``min(MIN_SUPPORT, T)`` queries."""
+    return _query_counts(t, t, causal) >= min(MIN_SUPPORT, t)
+
+
 def _query_counts(t_q: int, t_k: int, causal: bool) -> np.ndarray:
     """|Q(k)| per key: ``T - k`` queries at or after ``k`` (causal), else all ``T``."""
     if causal:

@@ -22,7 +22,8 @@ class SinkReport:
     ----------
     table : pandas.DataFrame
         One row per (layer, head): ``sink_score_0`` (D1 at position 0), ``top_sink`` and
-        ``top_sink_score`` (the key with the largest D1), ``sink_head`` (score > eps),
+        ``top_sink_score`` (the key with the largest D1 among keys
+        that at least ``metrics.MIN_SUPPORT`` queries see), ``sink_head`` (score > eps),
         ``norm_share_0`` (mean D3 share on position 0), ``value_drain`` / ``key_drain`` (D4).
     layers : pandas.DataFrame
         One row per layer: mean sink score of position 0, share of sink heads, residual peak
@@ -85,14 +86,17 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
     key_drain = (
         metrics.drain_ratio(run.key_norms) if run.key_norms is not None else np.full((L, H), np.nan)
     )
+    # strongest sink per head, among keys that enough queries see (metrics.MIN_SUPPORT)
+    supported = np.where(metrics.supported_keys(T, causal), alpha, -1.0)
+    top = supported.argmax(axis=-1)
     layer_idx, head_idx = np.meshgrid(np.arange(L), np.arange(H), indexing="ij")
     table = pd.DataFrame(
         {
             "layer": layer_idx.ravel(),
             "head": head_idx.ravel(),
             "sink_score_0": alpha[..., 0].ravel(),
-            "top_sink": alpha.argmax(axis=-1).ravel(),
-            "top_sink_score": alpha.max(axis=-1).ravel(),
+            "top_sink": top.ravel(),
+            "top_sink_score": np.take_along_axis(alpha, top[..., None], -1).ravel(),
             "sink_head": (alpha[..., 0] > eps).ravel(),
             "norm_share_0": np.asarray(norm_share0).ravel(),
             "value_drain": np.asarray(value_drain).ravel(),
@@ -118,7 +122,7 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
         }
     )
     rate = metrics.sink_rate(alpha[..., 0], eps)
-    strongest = np.bincount(alpha.argmax(axis=-1).ravel(), minlength=T)
+    strongest = np.bincount(top.ravel(), minlength=T)
     m = run.meta
     added = (
         f"a {m.first_token!r} token was added at position 0"

@@ -105,3 +105,11 @@ def test_first_token_scores_match_the_full_sink_scores():
         metrics.sink_scores(shares, causal=True)[..., 0],
         rtol=1e-5,
     )
+
+
+def test_supported_keys_excludes_the_last_causal_keys_only():
+    np.testing.assert_array_equal(
+        metrics.supported_keys(6, causal=True), [True, True, True, False, False, False]
+    )
+    assert metrics.supported_keys(6, causal=False).all()
+    assert metrics.supported_keys(2, causal=True).tolist() == [True, False]

@@ -1,0 +1,73 @@
+// Cache: a bounded LRU of decoded slices plus the set of requests in flight (de-duplication).
+
+/** Key of one slice. */
+export function sliceKey(layer: number, head: number, weighting: string): string {
+  return `${layer}|${head}|${weighting}`;
+}
+
+/** Least-recently-used map with a fixed capacity. */
+export class LRU<V> {
+  private readonly map = new Map<string, V>();
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  /** Get and mark as most recently used. */
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    while (this.map.size > this.capacity) {
+      const oldest = this.map.keys().next().value as string;
+      this.map.delete(oldest);
+    }
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+/** Requests sent and not yet answered; entries older than `staleMs` may be sent again. */
+export class InFlight {
+  private readonly since = new Map<string, number>();
+  constructor(readonly staleMs = 10000) {}
+
+  /** Mark `key` as sent at time `now`; false when it is already pending and not stale. */
+  begin(key: string, now: number): boolean {
+    const t = this.since.get(key);
+    if (t !== undefined && now - t < this.staleMs) return false;
+    this.since.set(key, now);
+    return true;
+  }
+
+  has(key: string): boolean {
+    return this.since.has(key);
+  }
+
+  end(key: string): void {
+    this.since.delete(key);
+  }
+
+  clear(): void {
+    this.since.clear();
+  }
+
+  get size(): number {
+    return this.since.size;
+  }
+}

@@ -1,0 +1,291 @@
+// anywidget entry: builds the view's DOM, wires model traits and custom messages to the
+// slice client, painters, controls, token strip and overview grid. Wiring only.
+
+import { Controls } from "./controls";
+import { gridCaptionText, placeholder, skeleton } from "./dom";
+import { type ArcsHit, drawArcs } from "./draw/arcs";
+import { OverviewGrid } from "./draw/grid";
+import { cellAt, type MatrixHit, MatrixPainter } from "./draw/matrix";
+import { readTheme, type Theme } from "./draw/theme";
+import { ErrorBanner, renderHeader, renderReadout } from "./header";
+import { bindCanvas } from "./interact";
+import { indexAt } from "./layout";
+import { readoutLines } from "./readout";
+import { shareOnSinks, sinkMask } from "./sinks";
+import { alphaOf, type Entry, prunedOf, SliceClient, TOP_P } from "./slices";
+import { injectStyle } from "./style";
+import { displayToken, TokenStrip } from "./tokens";
+import type { Meta, RenderProps, Traits, WidgetModel } from "./types";
+
+const EMPTY_META: Meta = {
+  model: "",
+  model_class: "",
+  causal: true,
+  bos_added: false,
+  first_token: "",
+  n_layers: 0,
+  n_heads: 0,
+  T: 0,
+  weightings: ["raw"],
+};
+
+function render({ model, el: host }: RenderProps): () => void {
+  const doc = host.ownerDocument;
+  injectStyle(host);
+  const m = model as WidgetModel;
+  const meta = (): Meta => ({ ...EMPTY_META, ...(m.get("meta") ?? {}) });
+  const tokens = (): string[] => m.get("tokens") ?? [];
+  const T = () => meta().T || tokens().length;
+  const selected = (): number => m.get("selected") ?? -1;
+  const save = <K extends keyof Traits>(name: K, v: Traits[K]) => {
+    m.set(name, v);
+    m.save_changes();
+  };
+
+  const { root, header, figure, canvas, readout, stripCaption, gridCaption } = skeleton(doc);
+  const banner = new ErrorBanner(doc);
+  const controls = new Controls(doc, {
+    onLayer: (v) => save("layer", v),
+    onHead: (v) => save("head", v),
+    onThreshold: (v) => save("threshold", v),
+    onView: (v) => save("view", v),
+    onWeighting: (v) => save("weighting", v),
+  });
+  const strip = new TokenStrip(doc, {
+    onSelect: (i) => save("selected", selected() === i ? null : i),
+    onHover: (i) => setHover(i, null),
+  });
+  const grid = new OverviewGrid(doc, (l, h) => {
+    m.set("layer", l);
+    m.set("head", h);
+    m.save_changes();
+  });
+  root.append(header, banner.el, controls.el, figure, readout, stripCaption, strip.el);
+  root.append(gridCaption, grid.el);
+  host.appendChild(root);
+  const probe = doc.createElement("canvas").getContext("2d") as CanvasRenderingContext2D;
+
+  const painter = new MatrixPainter();
+  let hover = -1;
+  let hoverCell: [number, number] | null = null;
+  let arcsHit: ArcsHit | null = null;
+  let matrixHit: MatrixHit | null = null;
+  let drawn: Entry | null = null;
+  let labels: string[] = []; // display strings, rebuilt when the tokens change
+
+  const client = new SliceClient(
+    m,
+    T,
+    (key) => {
+      const want = client.get(m.get("layer"), m.get("head"), m.get("weighting"));
+      if (want && want.key === key) redraw();
+    },
+    (msg) => banner.show(msg),
+  );
+
+  // Read style and layout before any DOM write of this frame (avoids forced re-layouts).
+  function measure(): { theme: Theme; width: number } {
+    return { theme: readTheme(root, probe), width: Math.max(320, figure.clientWidth || 800) };
+  }
+
+  function paint(entry: Entry, pre = measure()): void {
+    const t0 = performance.now();
+    const { theme, width } = pre;
+    const mt = meta();
+    const toks = tokens();
+    const eps = m.get("threshold") ?? 0.3;
+    const view = m.get("view") === "matrix" ? "matrix" : "arcs";
+    const head = m.get("head");
+    const layer = m.get("layer");
+    const alpha = alphaOf(entry, mt.causal);
+    const mask = sinkMask(alpha, eps, mt.causal);
+    const sel = selected();
+    const focus = hover >= 0 ? hover : sel;
+    if (labels.length !== entry.T)
+      labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
+    const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
+      m.get("weighting") === "norm" ? "norm-weighted" : "raw"
+    }`;
+    const pruned = view === "arcs" || focus >= 0 ? prunedOf(entry) : null;
+    let block = 1;
+    if (view === "arcs" && pruned) {
+      const title = `Attention arcs (query → key) · ${what} · top-p ${TOP_P}`;
+      arcsHit = drawArcs(canvas, {
+        T: entry.T,
+        causal: mt.causal,
+        labels,
+        pruned,
+        sinks: mask,
+        focus,
+        selected: sel,
+        title,
+        theme,
+        width,
+      });
+      matrixHit = null;
+    } else {
+      const title = `Attention matrix A[q, k] · ${what}`;
+      matrixHit = painter.draw(canvas, {
+        data: entry.data,
+        T: entry.T,
+        causal: mt.causal,
+        labels,
+        sinks: mask,
+        selected: sel,
+        hover: hoverCell,
+        title,
+        theme,
+        width,
+      });
+      arcsHit = null;
+      block = Math.ceil(entry.T / Math.max(1, canvas.width * (matrixHit.size / width)));
+    }
+    canvas.setAttribute(
+      "aria-label",
+      `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}`,
+    );
+    strip.update(mask, sel);
+    grid.update(theme, eps, layer, head);
+    renderReadout(
+      readout,
+      readoutLines({
+        tokens: toks,
+        alpha,
+        causal: mt.causal,
+        eps,
+        share: shareOnSinks(entry.data, entry.T, mask),
+        view,
+        pruned,
+        topP: TOP_P,
+        focus,
+        hoverCell,
+        data: entry.data,
+        T: entry.T,
+        aggregatedBlock: block,
+      }),
+    );
+    drawn = entry;
+    root.dataset.paintMs = (performance.now() - t0).toFixed(2);
+  }
+
+  function redraw(): void {
+    const pre = measure();
+    const mt = meta();
+    const layer = m.get("layer");
+    const head = m.get("head");
+    const w = m.get("weighting") ?? "raw";
+    controls.update({
+      layer,
+      head,
+      threshold: m.get("threshold") ?? 0.3,
+      view: m.get("view"),
+      weighting: w,
+      nLayers: mt.n_layers,
+      nHeads: mt.n_heads,
+      weightings: mt.weightings,
+    });
+    gridCaption.textContent = gridCaptionText(m.get("threshold") ?? 0.3);
+    const entry = T() > 0 ? client.get(layer, head, w) : undefined;
+    renderHeader(header, {
+      meta: { ...mt, T: T() },
+      layer,
+      head,
+      weighting: w,
+      threshold: m.get("threshold") ?? 0.3,
+      loading: !entry && T() > 0,
+    });
+    if (!entry) {
+      if (T() > 0) client.request(layer, head, w);
+      if (drawn)
+        paint(drawn, pre); // keep the last slice on screen while the new one is in flight
+      else {
+        const text =
+          T() > 0 ? "Waiting for the attention slice from the kernel…" : "No tokens yet.";
+        placeholder(canvas, pre.theme, pre.width, text);
+      }
+      return;
+    }
+    paint(entry, pre);
+    client.prefetch(layer, head, w, mt.n_layers, mt.n_heads);
+  }
+
+  function setHover(i: number, cell: [number, number] | null): void {
+    const same =
+      cell && hoverCell ? cell[0] === hoverCell[0] && cell[1] === hoverCell[1] : cell === hoverCell;
+    if (i === hover && same) return;
+    hover = i;
+    hoverCell = cell;
+    if (drawn) paint(drawn);
+  }
+
+  const unbindCanvas = bindCanvas(canvas, {
+    hit: (x, y) => {
+      if (arcsHit) return { i: indexAt(x, arcsHit.left, arcsHit.step, arcsHit.T), cell: null };
+      return { i: -1, cell: matrixHit ? cellAt(matrixHit, x, y) : null };
+    },
+    hover: (p) => setHover(p.i, p.cell),
+    selected,
+    select: (v) => save("selected", v),
+    count: T,
+  });
+
+  const rebuild = () => {
+    client.reset();
+    labels = [];
+    drawn = null;
+    hover = -1;
+    hoverCell = null;
+    strip.setTokens(tokens());
+    const mt = meta();
+    grid.setScores(m.get("sink_grid") ?? [], mt.n_layers, mt.n_heads);
+    redraw();
+  };
+  const onGrid = () => {
+    const mt = meta();
+    grid.setScores(m.get("sink_grid") ?? [], mt.n_layers, mt.n_heads);
+    redraw();
+  };
+  const onError = () => banner.show(m.get("error") ?? "");
+  const onMsg = (msg: unknown, buffers: unknown) =>
+    client.handle(msg, buffers as Parameters<SliceClient["handle"]>[1]);
+  const listeners: [string, () => void][] = [
+    ["change:tokens", rebuild],
+    ["change:meta", rebuild],
+    ["change:sink_grid", onGrid],
+    ["change:error", onError],
+  ];
+  for (const name of ["layer", "head", "threshold", "view", "selected", "weighting"]) {
+    listeners.push([`change:${name}`, redraw]);
+  }
+  for (const [ev, cb] of listeners) m.on(ev, cb);
+  m.on("msg:custom", onMsg);
+
+  let frame = 0;
+  let lastWidth = 0;
+  const win = doc.defaultView;
+  const ro =
+    typeof ResizeObserver === "undefined"
+      ? null
+      : new ResizeObserver(() => {
+          const w = figure.clientWidth;
+          if (w === lastWidth || !win) return;
+          lastWidth = w;
+          win.cancelAnimationFrame(frame);
+          frame = win.requestAnimationFrame(() => (drawn ? paint(drawn) : redraw()));
+        });
+  ro?.observe(figure);
+
+  onError();
+  rebuild();
+
+  return () => {
+    for (const [ev, cb] of listeners) m.off(ev, cb);
+    m.off("msg:custom", onMsg);
+    ro?.disconnect();
+    unbindCanvas();
+    win?.cancelAnimationFrame(frame);
+    root.remove();
+  };
+}
+
+export default { render };

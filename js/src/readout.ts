@@ -1,0 +1,73 @@
+// Readout: the numbers shown under the figure (sinks with their scores, share of attention on
+// sinks, kept top-p mass, and the weights of the focused query or hovered cell). Pure.
+
+import { type Piece, pct } from "./header";
+import type { Pruned } from "./prune";
+import { sinkList } from "./sinks";
+import { displayToken } from "./tokens";
+
+export interface ReadoutInput {
+  tokens: string[];
+  alpha: ArrayLike<number>;
+  causal: boolean;
+  eps: number;
+  share: number;
+  view: "arcs" | "matrix";
+  pruned: Pruned | null;
+  topP: number;
+  focus: number;
+  hoverCell: [number, number] | null;
+  data: Float32Array;
+  T: number;
+  aggregatedBlock: number;
+}
+
+const tok = (tokens: string[], i: number) => `#${i} “${displayToken(tokens[i] ?? "")}”`;
+
+export function readoutLines(r: ReadoutInput): Piece[][] {
+  const sinks = sinkList(r.alpha, r.eps, r.causal);
+  const first: Piece[] = [`Sink keys (α ≥ ε = ${r.eps.toFixed(2)}): `];
+  if (!sinks.length) first.push("none");
+  sinks.slice(0, 6).forEach((k, j) => {
+    if (j) first.push(", ");
+    first.push({ sink: tok(r.tokens, k) }, ` α=${r.alpha[k].toFixed(2)}`);
+  });
+  if (sinks.length > 6) first.push(` and ${sinks.length - 6} more`);
+  first.push(` · share of this head's attention on sinks: ${pct(r.share)}`);
+  const lines: Piece[][] = [first];
+
+  if (r.view === "arcs" && r.pruned) {
+    lines.push([
+      `Arcs: per query the largest weights up to ${r.topP.toFixed(2)} of its mass ` +
+        `(mean kept ${pct(r.pruned.meanKept)}); hover or click a token for its weights.`,
+    ]);
+  } else if (r.view === "matrix") {
+    const agg =
+      r.aggregatedBlock > 1
+        ? `; each pixel shows the max of ~${r.aggregatedBlock}×${r.aggregatedBlock} cells`
+        : "";
+    lines.push([`Matrix: rows are queries, columns keys; colour = A[q,k] on a √ scale${agg}.`]);
+  }
+
+  if (r.hoverCell) {
+    const [q, k] = r.hoverCell;
+    lines.push([
+      `A[q=${tok(r.tokens, q)}, k=`,
+      r.alpha[k] >= r.eps ? { sink: tok(r.tokens, k) } : tok(r.tokens, k),
+      `] = ${r.data[q * r.T + k].toFixed(3)}`,
+    ]);
+  } else if (r.focus >= 0 && r.focus < r.T && r.pruned) {
+    const line: Piece[] = [`Query ${tok(r.tokens, r.focus)} attends to: `];
+    let n = 0;
+    for (let i = 0; i < r.pruned.q.length; i++) {
+      if (r.pruned.q[i] !== r.focus) continue;
+      const k = r.pruned.k[i];
+      if (n++) line.push(", ");
+      line.push(r.alpha[k] >= r.eps ? { sink: tok(r.tokens, k) } : tok(r.tokens, k));
+      line.push(` ${r.pruned.w[i].toFixed(2)}`);
+    }
+    line.push(` (kept mass ${pct(r.pruned.kept[r.focus])})`);
+    lines.push(line);
+  }
+  return lines;
+}

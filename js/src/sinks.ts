@@ -1,0 +1,59 @@
+// Sinks: D1 sink scores of SCIENCE.md for one [T, T] slice, the sink set and the share of
+// attention landing on sinks (pure functions, no DOM).
+
+/**
+ * D1 sink score of every key: alpha[k] = mean over q in Q(k) of A[q, k], with
+ * Q(k) = {q >= k} for causal models and all q otherwise.
+ */
+export function sinkScores(data: ArrayLike<number>, T: number, causal: boolean): Float32Array {
+  const sums = new Float64Array(T);
+  for (let q = 0; q < T; q++) {
+    const base = q * T;
+    const end = causal ? q + 1 : T;
+    for (let k = 0; k < end; k++) sums[k] += data[base + k];
+  }
+  const alpha = new Float32Array(T);
+  for (let k = 0; k < T; k++) alpha[k] = sums[k] / (causal ? T - k : T);
+  return alpha;
+}
+
+/**
+ * Fewest queries a key's score must average over before it can be called a sink. In a causal
+ * model the last key's D1 score is one query's attention to itself, which says nothing about
+ * sinking; Python's report applies the same rule (bos_widget.metrics.MIN_SUPPORT).
+ */
+export const MIN_SUPPORT = 4;
+
+/** Whether key k is seen by enough queries (T - k of them when causal, T otherwise). */
+export function supported(k: number, T: number, causal: boolean): boolean {
+  return (causal ? T - k : T) >= Math.min(MIN_SUPPORT, T);
+}
+
+/** Sink mask: true where alpha[k] >= eps and enough queries see k. */
+export function sinkMask(alpha: ArrayLike<number>, eps: number, causal = false): Uint8Array {
+  const T = alpha.length;
+  const m = new Uint8Array(T);
+  for (let k = 0; k < T; k++) m[k] = alpha[k] >= eps && supported(k, T, causal) ? 1 : 0;
+  return m;
+}
+
+/** Indices of the sinks (as in sinkMask), strongest first. */
+export function sinkList(alpha: ArrayLike<number>, eps: number, causal = false): number[] {
+  const mask = sinkMask(alpha, eps, causal);
+  const out: number[] = [];
+  for (let k = 0; k < alpha.length; k++) if (mask[k]) out.push(k);
+  return out.sort((a, b) => alpha[b] - alpha[a]);
+}
+
+/** Mean over queries of the row mass that lands on sink keys (0 when T = 0). */
+export function shareOnSinks(data: ArrayLike<number>, T: number, mask: ArrayLike<number>): number {
+  if (T === 0) return 0;
+  const keys: number[] = [];
+  for (let k = 0; k < T; k++) if (mask[k]) keys.push(k);
+  let total = 0;
+  for (let q = 0; q < T; q++) {
+    const base = q * T;
+    for (const k of keys) total += data[base + k];
+  }
+  return total / T;
+}

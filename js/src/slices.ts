@@ -1,0 +1,116 @@
+// Slices: asks Python for [T, T] attention slices, decodes replies (and unsolicited prefetch
+// pushes) into a bounded per-view LRU, de-duplicates requests in flight and prefetches
+// neighbours. Derived per-slice data (sink scores, pruned arcs) is memoised on the entry.
+
+import { InFlight, LRU, sliceKey } from "./cache";
+import { decode } from "./codec";
+import { type Pruned, pruneMatrix } from "./prune";
+import { sinkScores } from "./sinks";
+import type { Bytes, Decoded, Weighting, WidgetModel } from "./types";
+
+export const TOP_P = 0.9;
+export const MAX_ARCS_PER_QUERY = 16;
+
+export interface Entry {
+  key: string;
+  T: number;
+  data: Float32Array;
+  alpha?: Float32Array;
+  pruned?: Pruned;
+}
+
+/** Sink scores of an entry, computed once. */
+export function alphaOf(e: Entry, causal: boolean): Float32Array {
+  e.alpha ??= sinkScores(e.data, e.T, causal);
+  return e.alpha;
+}
+
+/** Top-p pruned arcs of an entry, computed once. */
+export function prunedOf(e: Entry): Pruned {
+  e.pruned ??= pruneMatrix(e.data, e.T, TOP_P, MAX_ARCS_PER_QUERY);
+  return e.pruned;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null;
+}
+
+export class SliceClient {
+  private readonly cache = new LRU<Entry>(64);
+  private readonly inflight = new InFlight();
+
+  /**
+   * @param expectT returns the current T; slices of another shape (an older text) are dropped.
+   * @param onSlice called with the key of every slice stored.
+   * @param onError called with a sentence for the error banner.
+   */
+  constructor(
+    private readonly model: WidgetModel,
+    private readonly expectT: () => number,
+    private readonly onSlice: (key: string) => void,
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  get(layer: number, head: number, weighting: Weighting): Entry | undefined {
+    return this.cache.get(sliceKey(layer, head, weighting));
+  }
+
+  pending(layer: number, head: number, weighting: Weighting): boolean {
+    return this.inflight.has(sliceKey(layer, head, weighting));
+  }
+
+  /** Send a request unless the slice is cached or already asked for. */
+  request(layer: number, head: number, weighting: Weighting): void {
+    const key = sliceKey(layer, head, weighting);
+    if (this.cache.has(key) || !this.inflight.begin(key, Date.now())) return;
+    this.model.send({ kind: "request", layer, head, weighting });
+  }
+
+  /** Ask for layer +-1 and head +-1 around (layer, head). */
+  prefetch(layer: number, head: number, weighting: Weighting, nLayers: number, nHeads: number) {
+    const around: [number, number][] = [
+      [layer + 1, head],
+      [layer - 1, head],
+      [layer, head + 1],
+      [layer, head - 1],
+    ];
+    for (const [l, h] of around) {
+      if (l >= 0 && l < nLayers && h >= -1 && h < nHeads) this.request(l, h, weighting);
+    }
+  }
+
+  /** Handle one custom message from Python. */
+  handle(msg: unknown, buffers: Bytes[] | undefined): void {
+    if (!isRecord(msg)) return;
+    if (msg.kind === "error") {
+      this.inflight.clear();
+      this.onError(String(msg.message ?? "The kernel could not send an attention slice."));
+      return;
+    }
+    if (msg.kind !== "slice") return;
+    const key = sliceKey(Number(msg.layer), Number(msg.head), String(msg.weighting));
+    this.inflight.end(key);
+    const buf = buffers?.[0];
+    if (!buf) {
+      this.onError(`Slice ${key} arrived without its bytes; re-run the cell to reconnect.`);
+      return;
+    }
+    let dec: Decoded;
+    try {
+      dec = decode(buf);
+    } catch (e) {
+      this.onError(`Could not decode slice ${key}: ${(e as Error).message}`);
+      return;
+    }
+    const T = this.expectT();
+    if (dec.shape.length !== 2 || dec.shape[0] !== T || dec.shape[1] !== T) return; // stale text
+    this.cache.set(key, { key, T, data: dec.data });
+    this.onSlice(key);
+  }
+
+  /** Forget everything (new tokens or meta). */
+  reset(): void {
+    this.cache.clear();
+    this.inflight.clear();
+  }
+}

@@ -1,0 +1,87 @@
+// Wire contract: TypeScript shapes of the synced traits and custom messages (twin of the
+// Python TypedDicts in bos_widget/codec.py and bos_widget/widget.py). Types only, no code.
+
+export type Weighting = "raw" | "norm";
+export type ViewMode = "arcs" | "matrix";
+
+/** Facts about the run, set once per text by Python. */
+export interface Meta {
+  model: string;
+  model_class: string;
+  causal: boolean;
+  bos_added: boolean;
+  first_token: string;
+  n_layers: number;
+  n_heads: number;
+  T: number;
+  weightings: string[];
+}
+
+/** The synced traits. `head = -1` means "mean of heads"; `selected` is a token index. */
+export interface Traits {
+  tokens: string[];
+  meta: Meta;
+  /** [n_layers][n_heads]: sink score alpha[l,h,0] of position 0 (SCIENCE.md D1). */
+  sink_grid: number[][];
+  layer: number;
+  head: number;
+  threshold: number;
+  view: ViewMode;
+  selected: number | null;
+  weighting: Weighting;
+  error: string;
+}
+
+/** Browser -> Python: ask for one [T, T] slice. */
+export interface SliceRequest {
+  kind: "request";
+  layer: number;
+  head: number;
+  weighting: Weighting;
+}
+
+/** Python -> browser: one slice; its bytes travel as buffers[0]. */
+export interface SliceReply {
+  kind: "slice";
+  layer: number;
+  head: number;
+  weighting: Weighting;
+}
+
+/** Python -> browser: a request could not be served. */
+export interface ErrorReply {
+  kind: "error";
+  message: string;
+}
+
+export type ServerMessage = SliceReply | ErrorReply;
+
+/** A decoded array: row-major float32 data with its shape. */
+export interface Decoded {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Bytes as they may arrive from a widget manager. */
+export type Bytes = ArrayBuffer | ArrayBufferView;
+
+// Any function: used by off(), which accepts every callback that on() accepted.
+// biome-ignore lint/suspicious/noExplicitAny: callbacks of any signature are accepted here
+type AnyFn = (...args: any[]) => void;
+
+/** The subset of the anywidget model API the view uses. */
+export interface WidgetModel {
+  get<K extends keyof Traits>(name: K): Traits[K];
+  set<K extends keyof Traits>(name: K, value: Traits[K]): void;
+  save_changes(): void;
+  on(event: "msg:custom", cb: (msg: unknown, buffers: Bytes[]) => void): void;
+  on(event: string, cb: () => void): void;
+  off(event?: string | null, cb?: AnyFn | null): void;
+  send(content: SliceRequest, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
+}
+
+/** What anywidget passes to render(). */
+export interface RenderProps {
+  model: WidgetModel;
+  el: HTMLElement;
+}
