@@ -10,9 +10,22 @@ TORCH := torch==2.13.0
 TEXT  ?= The old lighthouse keeper climbed the stairs every evening to light the lamp, because ships still passed the rocks at night.
 JS_SRC := $(shell find js/src -name '*.ts' 2>/dev/null)
 
-.PHONY: demo test setup js chromium models lint typecheck pytest jstest bench clean
+.PHONY: demo report test setup js chromium models lint typecheck pytest jstest bench clean
 
+PORT ?= 8888
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# The main job: print SmolLM2's sink table, then serve the quickstart notebook (no browser is
+# needed on this machine: open the printed URL from wherever you are).
 demo: setup
+	$(VENV)/bin/bos-widget report "$(TEXT)" --model smollm2
+	@echo
+	@echo "Starting JupyterLab on notebooks/quickstart.ipynb; open the http://127.0.0.1:$(PORT)/... URL below."
+	HF_HUB_OFFLINE=1 $(VENV)/bin/jupyter lab notebooks/quickstart.ipynb --no-browser --ip=127.0.0.1 \
+	  --port=$(PORT) $(ROOT_FLAG) --LabApp.news_url=None \
+	  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+
+report: setup
 	$(VENV)/bin/bos-widget report "$(TEXT)" --model smollm2
 
 setup: $(VENV)/.stamp-py $(VENV)/.stamp-models bos_widget/static/widget.js

@@ -166,6 +166,9 @@ function render({ model, el: host }: RenderProps): () => void {
     );
     drawn = entry;
     root.dataset.paintMs = (performance.now() - t0).toFixed(2);
+    // what is on screen, for tests and benchmarks: "layer|head|weighting:view", and a counter
+    root.dataset.painted = `${entry.key}:${view}`;
+    root.dataset.paints = String(Number(root.dataset.paints ?? 0) + 1);
   }
 
   function redraw(): void {
