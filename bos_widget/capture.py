@@ -48,7 +48,7 @@ class _LayerStore:
     output_norms: np.ndarray | None = None
 
 
-def _check_text(text: object, what: str = "text") -> str:
+def check_text(text: object, what: str = "text") -> str:
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a str, got {type(text).__name__}.")
     if not text.strip():
@@ -65,7 +65,7 @@ def _max_positions(model: Any) -> int | None:
     return None
 
 
-def _tokenize(
+def tokenize(
     tokenizer: Any, model: Any, text: str, text_pair: str | None, max_tokens: int | None
 ) -> Any:
     limit = _max_positions(model)
@@ -97,7 +97,7 @@ def _tokenize(
     return enc
 
 
-def _bos_added(tokenizer: Any, ids: list[int], text: str) -> bool:
+def bos_added_by_tokenizer(tokenizer: Any, ids: list[int], text: str) -> bool:
     special = set(getattr(tokenizer, "all_special_ids", []) or [])
     if not ids or ids[0] not in special:
         return False
@@ -294,16 +294,16 @@ def capture(
         ``attention`` float16 ``[L, H, T, T]``; for encoder-decoder models the encoder run,
         with ``.decoder`` holding the decoder self- and cross-attention.
     """
-    text = _check_text(text)
+    text = check_text(text)
     if text_pair is not None:
-        text_pair = _check_text(text_pair, "text_pair")
-    enc = _tokenize(tokenizer, model, text, text_pair, max_tokens)
+        text_pair = check_text(text_pair, "text_pair")
+    enc = tokenize(tokenizer, model, text, text_pair, max_tokens)
     sites = find_attention_sites(model)
     is_seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
     inputs: dict[str, Any] = {k: v.to(model.device) for k, v in enc.items()}
     dec_ids: list[int] = []
     if is_seq2seq:
-        target = _check_text(decoder_text if decoder_text is not None else text, "decoder_text")
+        target = check_text(decoder_text if decoder_text is not None else text, "decoder_text")
         labels = tokenizer(text_target=target, return_tensors="pt")["input_ids"]
         if hasattr(model, "prepare_decoder_input_ids_from_labels"):
             dec = model.prepare_decoder_input_ids_from_labels(labels=labels)
@@ -341,7 +341,9 @@ def capture(
             model=str(name),
             model_class=type(model).__name__,
             causal=_is_causal(store.attention),
-            bos_added=_bos_added(tokenizer, ids_, text) if role == "self" else bool(ids_),
+            bos_added=bos_added_by_tokenizer(tokenizer, ids_, text)
+            if role == "self"
+            else bool(ids_),
             first_token=toks[0],
             role=role,
             n_kv_heads=kv or store.attention.shape[1],
