@@ -27,6 +27,15 @@ const WEIGHTING_LABEL: Record<string, string> = {
   norm: "norm-weighted ‖A·f(x)‖",
 };
 
+/**
+ * Keep arrow keys for this control: JupyterLab and Notebook 7 bind them to cell navigation in
+ * command mode, and their shortcut system matches the focused element itself, so the
+ * attribute must sit on every focusable control (on the root it is not enough).
+ */
+export function keepKeys(e: HTMLElement): void {
+  e.dataset.lmSuppressShortcuts = "true";
+}
+
 function slider(doc: Document, label: string, testid: string, step: string) {
   const wrap = doc.createElement("label");
   wrap.className = "bosw-control";
@@ -36,6 +45,7 @@ function slider(doc: Document, label: string, testid: string, step: string) {
   input.type = "range";
   input.step = step;
   input.dataset.testid = testid;
+  keepKeys(input);
   const out = doc.createElement("output");
   wrap.append(name, input, out);
   return { wrap, input, out };
@@ -48,6 +58,7 @@ function select(doc: Document, label: string, testid: string) {
   name.textContent = label;
   const sel = doc.createElement("select");
   sel.dataset.testid = testid;
+  keepKeys(sel);
   wrap.append(name, sel);
   return { wrap, sel };
 }

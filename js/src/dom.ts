@@ -31,6 +31,7 @@ export function skeleton(doc: Document): Skeleton {
   const header = el(doc, "div", "bosw-header", "bosw-header");
   const figure = el(doc, "div", "bosw-figure");
   const canvas = el(doc, "canvas", "", "bosw-canvas");
+  canvas.dataset.lmSuppressShortcuts = "true"; // arrow keys move the selected query (see controls.keepKeys)
   canvas.tabIndex = 0;
   canvas.setAttribute("role", "img");
   figure.append(canvas);
