@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from . import capture_bench, transport_bench
+from . import browser_bench, capture_bench, transport_bench
 
-BENCHES = {"capture": capture_bench.main, "transport": transport_bench.main}
+BENCHES = {
+    "capture": capture_bench.main,
+    "transport": transport_bench.main,
+    "browser": browser_bench.main,
+}
 
 
 def main(argv: list[str]) -> int:
