@@ -28,13 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .hooks import AttentionSite, find_attention_sites, ov_weights
+from .hooks import AttentionSite, CaptureError, find_attention_sites, ov_weights, per_query_head
 from .run import AttentionRun, RunMeta
 from .tokens import display_tokens
-
-
-class CaptureError(RuntimeError):
-    """Attention could not be captured from a model; the message says what to do."""
 
 
 @dataclass
@@ -184,13 +180,11 @@ class _Recorder:
         site = self.sites[i]
 
         def hook(module: nn.Module, args: Any, output: Any) -> None:
-            weights = output[site.index] if isinstance(output, tuple) else None
-            if not isinstance(weights, torch.Tensor) or weights.dim() != 4:
-                raise CaptureError(
-                    f"{site.name} ({type(module).__name__}) returned no attention weights even "
-                    "under eager attention. This model family is not supported yet; please "
-                    "report it with the model id."
-                )
+            weights = site.weights(
+                output,
+                "It did so even under eager attention: this model family is not supported yet; "
+                "please report it with the model id.",
+            )
             store = self.groups[site.group]
             w = weights[0]
             if store.attention is None:
@@ -214,7 +208,7 @@ class _Recorder:
             if proj is None:
                 continue
             per_head = proj[0].float().reshape(proj.shape[1], -1, d)  # [T, kvH, d]
-            per_head = per_head.repeat_interleave(n_heads // per_head.shape[1], dim=1)
+            per_head = per_query_head(per_head, n_heads)
             norms = per_head.norm(dim=-1).T.cpu().numpy()  # [H, T]
             attr = "value_norms" if which == "v" else "key_norms"
             if getattr(store, attr) is None:

@@ -16,6 +16,10 @@ import torch
 from torch import nn
 
 
+class CaptureError(RuntimeError):
+    """Attention could not be captured from a model; the message says what to do."""
+
+
 @dataclass
 class AttentionSite:
     """One attention module and the projections around it.
@@ -44,6 +48,18 @@ class AttentionSite:
     v_proj: nn.Module | None = None
     o_proj: nn.Module | None = None
     fused_width: int = 0  # GPT-2: width of one of q, k, v inside c_attn's output
+
+    def weights(self, output: Any, advice: str) -> torch.Tensor:
+        """The attention weights ``[B, H, T_q, T_k]`` in this module's forward ``output``.
+
+        Raises :class:`CaptureError` (naming the module and ending with ``advice``) when the
+        module returned none, as it does under sdpa attention.
+        """
+        w = output[self.index] if isinstance(output, tuple) else None
+        if not isinstance(w, torch.Tensor) or w.dim() != 4:
+            kind = type(self.module).__name__
+            raise CaptureError(f"{self.name} ({kind}) returned no attention weights. {advice}")
+        return w
 
     def split(self, out: torch.Tensor, which: str) -> torch.Tensor:
         """Return the ``k`` or ``v`` part of a projection output ``[B, T, width]``."""
@@ -158,6 +174,12 @@ def find_attention_sites(model: nn.Module) -> list[AttentionSite]:
         counters[site.group] = site.layer + 1
         _locate_projections(site, modules)
     return sites
+
+
+def per_query_head(per_kv_head: torch.Tensor, n_heads: int, dim: int = 1) -> torch.Tensor:
+    """Expand key/value heads to query heads (grouped-query attention shares each kv head
+    among ``n_heads / kv_heads`` consecutive query heads); a no-op without GQA."""
+    return per_kv_head.repeat_interleave(n_heads // per_kv_head.shape[dim], dim=dim)
 
 
 def ov_weights(site: AttentionSite, n_heads: int) -> torch.Tensor:

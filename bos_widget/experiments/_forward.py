@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..capture import bos_added_by_tokenizer, check_text, tokenize
-from ..hooks import AttentionSite, find_attention_sites, ov_weights
+from ..hooks import AttentionSite, find_attention_sites, ov_weights, per_query_head
 
 
 @dataclass(frozen=True)
@@ -130,12 +130,9 @@ class Recorder:
         site = self.sites[i]
 
         def hook(module: nn.Module, args: Any, output: Any) -> None:
-            w = output[site.index] if isinstance(output, tuple) else None
-            if not isinstance(w, torch.Tensor) or w.dim() != 4:
-                raise RuntimeError(
-                    f"{site.name} ({type(module).__name__}) returned no attention weights; run "
-                    "the pass inside bos_widget.capture.eager_attention(model)."
-                )
+            w = site.weights(
+                output, "Run the pass inside bos_widget.capture.eager_attention(model)."
+            )
             self.weights[i] = w[0].detach().float().cpu().numpy().copy()
 
         return hook
@@ -157,5 +154,5 @@ class Recorder:
         n_heads = w.shape[0]
         ov = ov_weights(self.sites[i], n_heads).float().to(v.device)  # [H, d, hidden]
         per_head = v.reshape(v.shape[0], -1, ov.shape[1])  # [T, kvH, d]
-        per_head = per_head.repeat_interleave(n_heads // per_head.shape[1], dim=1)
+        per_head = per_query_head(per_head, n_heads)
         return torch.einsum("thd,hde->hte", per_head, ov).cpu()

@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional
 
 from ..capture import eager_attention
-from ..hooks import AttentionSite, ov_weights
+from ..hooks import AttentionSite, ov_weights, per_query_head
 from ._forward import Recorder, encode, frame, inputs_for, is_causal, model_name, self_sites
 
 # Largest attention to key 0 from a query q > 0 that still counts as "masked".
@@ -109,16 +109,13 @@ def remove_sink_output(model: Any) -> Iterator[None]:
 
     def output_hook(i: int, site: AttentionSite) -> Any:
         def hook(module: nn.Module, args: Any, output: Any) -> Any:
-            w = output[site.index] if isinstance(output, tuple) else None
-            if not isinstance(w, torch.Tensor) or w.dim() != 4:
-                raise RuntimeError(
-                    f"{site.name} returned no attention weights; use remove_sink_output "
-                    "inside bos_widget.capture.eager_attention(model)."
-                )
+            w = site.weights(
+                output, "Use remove_sink_output inside bos_widget.capture.eager_attention(model)."
+            )
             n_heads = w.shape[1]
             ov = ov_weights(site, n_heads).to(output[0].dtype)  # [H, d, hidden]
             v0 = first_values.pop(i).to(ov.dtype).reshape(-1, ov.shape[1])  # [kvH, d]
-            v0 = v0.repeat_interleave(n_heads // v0.shape[0], dim=0)  # [H, d]
+            v0 = per_query_head(v0, n_heads, dim=0)  # [H, d]
             f0 = torch.einsum("hd,hde->he", v0, ov)  # f(x_0) per head
             u = torch.einsum("bht,he->bte", w[:, :, :, 0].to(ov.dtype), f0)  # summed over heads
             u[:, 0] = 0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from bos_widget import capture
+from bos_widget import CaptureError, capture
 from bos_widget.hooks import find_attention_sites
 
 from . import tiny
@@ -178,3 +178,16 @@ def test_foreign_tokenizer_is_refused(tok):
 def test_model_without_attention_is_refused(tok):
     with pytest.raises(TypeError, match="no attention layers"):
         find_attention_sites(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+
+
+def test_a_module_without_weights_raises_a_capture_error_naming_it(tok):
+    """Under sdpa the attention modules return None for the weights: never a silent capture."""
+    from bos_widget.experiments._forward import Recorder
+
+    model = tiny.llama()  # sdpa: no weights come back
+    sites = find_attention_sites(model)
+    inputs = tok(TEXT, return_tensors="pt")
+    expected = r"model\.layers\.0\.self_attn.*eager_attention"
+    with pytest.raises(CaptureError, match=expected), Recorder(sites), torch.inference_mode():
+        model(**inputs)
+    assert not any(_our_hooks(m) for m in model.modules())
