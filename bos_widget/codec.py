@@ -38,6 +38,8 @@ DTYPE_CODES: dict[str, int] = {"float16": 1, "uint8": 2}
 _CODE_NAMES = {code: name for name, code in DTYPE_CODES.items()}
 
 Encoding = Literal["float16", "uint8"]
+FLOAT16_MAX = 65504.0
+Weighting = Literal["raw", "norm"]
 
 
 class SliceRequest(TypedDict):
@@ -46,16 +48,34 @@ class SliceRequest(TypedDict):
     kind: Literal["request"]
     layer: int
     head: int  # -1 = mean over heads
-    weighting: Literal["raw", "norm"]
+    weighting: Weighting
+
+
+class TokenStats(TypedDict):
+    """Per-token numbers of one (layer, head), sent with each slice (4 significant digits).
+
+    ``hidden_norm[t]`` is ``||h_t||`` of the residual stream after ``layer`` (SCIENCE.md D5,
+    ``run.hidden_norms[layer + 1]``); ``value_norm[t]`` is ``||v_t||`` in ``head`` or the mean
+    over heads for ``head == -1`` (D4), ``None`` when the run has no value norms; ``massive``
+    lists the tokens holding a massive activation after ``layer`` (D5, Sun et al. 2024).
+    """
+
+    hidden_norm: list[float]
+    value_norm: list[float] | None
+    massive: list[int]
 
 
 class SliceReply(TypedDict):
-    """Message Python sends with one slice; the bytes travel as ``buffers[0]``."""
+    """Message Python sends with one slice; the bytes travel as ``buffers[0]``.
+
+    ``stats`` is ``None`` for runs without hidden-state norms (e.g. ``from_attentions``).
+    """
 
     kind: Literal["slice"]
     layer: int
     head: int
-    weighting: Literal["raw", "norm"]
+    weighting: Weighting
+    stats: TokenStats | None
 
 
 class ErrorReply(TypedDict):
@@ -101,6 +121,11 @@ def encode(array: np.ndarray, encoding: Encoding = "float16") -> bytes:
     if not np.all(np.isfinite(arr)):
         raise ValueError("Cannot encode NaN or infinite values; clean the array first.")
     head = _header(DTYPE_CODES[encoding], arr.shape)
+    if encoding == "float16" and arr.size and float(np.abs(arr).max()) > FLOAT16_MAX:
+        raise ValueError(
+            f"Values up to {float(np.abs(arr).max()):.3g} do not fit float16 (max {FLOAT16_MAX}); "
+            "use encoding='uint8', which scales to the array's range."
+        )
     if encoding == "float16":
         data = np.ascontiguousarray(arr, dtype="<f2").tobytes()
         return head + _pad(len(head)) + data

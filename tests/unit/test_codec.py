@@ -59,3 +59,10 @@ def test_encode_rejects_nan_and_bad_rank():
         codec.encode(np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="1 to 4 axes"):
         codec.encode(np.zeros((1, 1, 1, 1, 1)))
+
+
+def test_float16_refuses_values_it_cannot_hold_and_uint8_takes_them():
+    big = np.array([1.0, 1e5])
+    with pytest.raises(ValueError, match="uint8"):
+        codec.encode(big, "float16")
+    np.testing.assert_allclose(codec.decode(codec.encode(big, "uint8")), big, rtol=1e-2)
