@@ -1,5 +1,7 @@
 """Property tests (hypothesis): invariants that must hold for any input, not just examples."""
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,7 +48,7 @@ def test_sink_rate_is_monotone_in_eps(case, eps_values):
     att, causal = case
     alpha0 = metrics.sink_scores(att, causal)[..., 0]
     rates = [metrics.sink_rate(alpha0, e) for e in sorted(eps_values)]
-    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(rates))
 
 
 @settings(max_examples=150, deadline=None)
