@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from . import browser_bench, capture_bench, transport_bench
+from . import bertviz_bench, browser_bench, capture_bench, transport_bench
 
 BENCHES = {
     "capture": capture_bench.main,
     "transport": transport_bench.main,
     "browser": browser_bench.main,
+    "bertviz": bertviz_bench.main,
 }
 
 

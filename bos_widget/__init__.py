@@ -5,6 +5,7 @@ Public API only; each name is defined in the module that owns its layer.
 
 from ._version import __version__
 from .capture import CaptureError, capture
+from .compare import Comparison, compare, compare_ablation
 from .models import demo_model
 from .report import SinkReport, sink_report
 from .run import AttentionRun, RunMeta
@@ -14,10 +15,13 @@ __all__ = [
     "AttentionRun",
     "AttentionWidget",
     "CaptureError",
+    "Comparison",
     "RunMeta",
     "SinkReport",
     "__version__",
     "capture",
+    "compare",
+    "compare_ablation",
     "demo_model",
     "show",
     "sink_report",

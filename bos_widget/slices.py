@@ -2,13 +2,15 @@
 
 ``SliceServer`` turns a request ``(layer, head, weighting)`` into the ``[T, T]`` matrix the
 front end draws (one head, or the mean of heads; raw or norm-weighted attention) and encodes
-it with ``codec``. It also computes the layers x heads overview of first-token sink scores.
-No torch, no ipywidgets.
+it with ``codec``; :meth:`SliceServer.reply` adds the per-token stats of that (layer, head)
+(hidden-state and value norms, massive-activation flags) to the message. It also computes
+the layers x heads overview of first-token sink scores. No torch, no ipywidgets.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import cast
 
 import numpy as np
 
@@ -17,6 +19,11 @@ from .run import AttentionRun
 
 WEIGHTINGS = ("raw", "norm")
 MEAN_HEAD = -1
+
+
+def round_sig(values: np.ndarray, digits: int = 4) -> list[float]:
+    """Round each value to ``digits`` significant digits (JSON-friendly floats)."""
+    return [float(f"{float(v):.{digits}g}") for v in np.asarray(values).ravel()]
 
 
 class SliceServer:
@@ -94,3 +101,48 @@ class SliceServer:
             alpha0 = metrics.first_token_scores(self.run.attention, norms)
             self._grids[weighting] = np.round(alpha0.astype(np.float64), 4).tolist()
         return self._grids[weighting]
+
+    def stats(self, layer: int, head: int) -> codec.TokenStats | None:
+        """Per-token norms of ``(layer, head)`` for the norms strip, or ``None`` when the run
+        has no hidden-state norms (then the front end hides the strip).
+
+        ``hidden_norm`` is ``hidden_norms[layer + 1]`` (the residual stream after ``layer``),
+        ``value_norm`` is ``value_norms[layer, head]`` (mean over heads for ``head == -1``),
+        ``massive`` the token indices :func:`metrics.massive_activations` flags after
+        ``layer``.
+        """
+        self.check(layer, head, "raw")
+        run = self.run
+        if run.hidden_norms is None:
+            return None
+        values = None
+        if run.value_norms is not None:
+            v = run.value_norms[layer]
+            values = round_sig(v.mean(axis=0) if head == MEAN_HEAD else v[head])
+        massive: list[int] = []
+        if run.hidden_max_abs is not None and run.hidden_median_abs is not None:
+            flags = metrics.massive_activations(
+                run.hidden_max_abs[layer + 1 : layer + 2],
+                run.hidden_median_abs[layer + 1 : layer + 2],
+            )[0]
+            massive = [int(i) for i in np.flatnonzero(flags)]
+        return {
+            "hidden_norm": round_sig(run.hidden_norms[layer + 1]),
+            "value_norm": values,
+            "massive": massive,
+        }
+
+    def reply(self, layer: int, head: int, weighting: str) -> tuple[codec.SliceReply, list[bytes]]:
+        """The message and buffers that answer a request: ``buffers[0]`` is the encoded slice.
+
+        Raises ``ValueError`` (with a sentence for the user) when the request is invalid.
+        """
+        blob = self.encoded(layer, head, weighting)
+        content: codec.SliceReply = {
+            "kind": "slice",
+            "layer": layer,
+            "head": head,
+            "weighting": cast(codec.Weighting, weighting),
+            "stats": self.stats(layer, head),
+        }
+        return content, [blob]

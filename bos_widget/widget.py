@@ -37,8 +37,10 @@ class AttentionWidget(anywidget.AnyWidget):
     """Interactive view of one ``AttentionRun``: arcs or matrix, sliders, sink overview.
 
     Python owns the state: read or set ``layer``, ``head`` (-1 = mean of heads),
-    ``threshold``, ``view``, ``selected`` and ``weighting``; the view follows, and moving a
-    control in the view updates these traits.
+    ``threshold``, ``view``, ``selected``, ``weighting`` and ``hide_sinks`` (draw the
+    attention with the current sink keys' columns removed and rows renormalised); the view
+    follows, and moving a control in the view updates these traits. ``label`` is shown first
+    in the header (``compare`` uses it to name the two sides).
     """
 
     _esm = _bundle()
@@ -52,6 +54,8 @@ class AttentionWidget(anywidget.AnyWidget):
     view = traitlets.Unicode("arcs").tag(sync=True)
     selected = traitlets.Int(None, allow_none=True).tag(sync=True)
     weighting = traitlets.Unicode("raw").tag(sync=True)
+    hide_sinks = traitlets.Bool(False).tag(sync=True)  # Bool rejects anything but bools / 0 / 1
+    label = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
@@ -63,6 +67,8 @@ class AttentionWidget(anywidget.AnyWidget):
         threshold: float = 0.3,
         view: str | None = None,
         weighting: str = "raw",
+        hide_sinks: bool = False,
+        label: str = "",
         **kwargs: Any,
     ) -> None:
         allowed = {"layout"}  # ipywidgets' own styling argument
@@ -95,11 +101,12 @@ class AttentionWidget(anywidget.AnyWidget):
         }
         if view is None:
             view = "arcs" if run.T <= ARC_VIEW_MAX_TOKENS else "matrix"
-        super().__init__(tokens=list(run.tokens), meta=meta, **kwargs)
+        super().__init__(tokens=list(run.tokens), meta=meta, label=label, **kwargs)
         # validated assignments, after meta exists
         self.weighting = weighting
         self.sink_grid = self._server.sink_grid(weighting)
         self.layer, self.head, self.threshold, self.view = layer, head, threshold, view
+        self.hide_sinks = hide_sinks
         self.on_msg(self._on_message)
 
     # ---- ways in -------------------------------------------------------------------------
@@ -195,13 +202,11 @@ class AttentionWidget(anywidget.AnyWidget):
         try:
             layer, head = int(content["layer"]), int(content["head"])
             weighting = str(content.get("weighting", "raw"))
-            blob = self._server.encoded(layer, head, weighting)
+            reply, buffers = self._server.reply(layer, head, weighting)
         except (KeyError, TypeError, ValueError) as exc:
             self.send({"kind": "error", "message": str(exc)})
             return
-        self.send(
-            {"kind": "slice", "layer": layer, "head": head, "weighting": weighting}, buffers=[blob]
-        )
+        self.send(dict(reply), buffers=buffers)
 
     def __repr__(self) -> str:
         return f"AttentionWidget({self._run!r}, layer={self.layer}, head={self.head})"

@@ -171,7 +171,9 @@ export class FakeModel implements WidgetModel {
     }
     if (weighting === "norm") A = normWeighted(A, T);
     const bytes = encode([T, T], A, "float16");
-    this.emit("msg:custom", { kind: "slice", layer, head, weighting }, [new DataView(bytes)]);
+    this.emit("msg:custom", { kind: "slice", layer, head, weighting, stats: null }, [
+      new DataView(bytes),
+    ]);
   }
 }
 
@@ -206,6 +208,8 @@ export function makeState(T: number, causal: boolean, view: "arcs" | "matrix"): 
     view,
     selected: null,
     weighting: "raw",
+    hide_sinks: false,
+    label: "",
     error: "",
   };
 }

@@ -1,4 +1,5 @@
-// Controls: labelled native sliders (layer, head, threshold) and selects (view, weighting).
+// Controls: labelled native sliders (layer, head, threshold), selects (view, weighting) and
+// the hide-sinks checkbox.
 // They report user changes through callbacks and mirror trait values via update().
 
 import type { ViewMode, Weighting } from "./types";
@@ -9,6 +10,7 @@ export interface ControlState {
   threshold: number;
   view: ViewMode;
   weighting: Weighting;
+  hideSinks: boolean;
   nLayers: number;
   nHeads: number;
   weightings: string[];
@@ -20,6 +22,7 @@ export interface ControlCallbacks {
   onThreshold(v: number): void;
   onView(v: ViewMode): void;
   onWeighting(v: Weighting): void;
+  onHideSinks(v: boolean): void;
 }
 
 const WEIGHTING_LABEL: Record<string, string> = {
@@ -76,6 +79,20 @@ function setOptions(sel: HTMLSelectElement, values: string[], labels: Record<str
   );
 }
 
+function checkbox(doc: Document, label: string, testid: string, title: string) {
+  const wrap = doc.createElement("label");
+  wrap.className = "bosw-control";
+  wrap.title = title;
+  const box = doc.createElement("input");
+  box.type = "checkbox";
+  box.dataset.testid = testid;
+  keepKeys(box);
+  const name = doc.createElement("span");
+  name.textContent = label;
+  wrap.append(box, name);
+  return { wrap, box };
+}
+
 /** Text shown next to the head slider. */
 export function headText(head: number, nHeads: number): string {
   return head < 0 ? "mean of heads" : `${head} of 0–${nHeads - 1}`;
@@ -88,6 +105,7 @@ export class Controls {
   private readonly thr;
   private readonly view;
   private readonly weighting;
+  private readonly hide;
   private nLayers = 1;
   private nHeads = 1;
 
@@ -104,12 +122,19 @@ export class Controls {
     this.view = select(doc, "View", "bosw-view");
     setOptions(this.view.sel, ["arcs", "matrix"], { arcs: "arcs", matrix: "matrix" });
     this.weighting = select(doc, "Weighting", "bosw-weighting");
+    this.hide = checkbox(
+      doc,
+      "Hide sinks",
+      "bosw-hide-sinks",
+      "Remove the sink keys (α ≥ ε) and renormalise each row: what the head does apart from sinking",
+    );
     this.el.append(
       this.layer.wrap,
       this.head.wrap,
       this.thr.wrap,
       this.view.wrap,
       this.weighting.wrap,
+      this.hide.wrap,
     );
     this.layer.input.addEventListener("input", () => {
       const v = Number(this.layer.input.value);
@@ -130,6 +155,7 @@ export class Controls {
     this.weighting.sel.addEventListener("change", () =>
       cb.onWeighting(this.weighting.sel.value as Weighting),
     );
+    this.hide.box.addEventListener("change", () => cb.onHideSinks(this.hide.box.checked));
   }
 
   /** Mirror the current trait values (called on every relevant trait change). */
@@ -150,5 +176,6 @@ export class Controls {
     setOptions(this.weighting.sel, ws, WEIGHTING_LABEL);
     this.weighting.sel.value = s.weighting;
     this.weighting.sel.disabled = ws.length < 2;
+    this.hide.box.checked = s.hideSinks;
   }
 }

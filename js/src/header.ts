@@ -9,6 +9,8 @@ export interface HeaderState {
   head: number;
   weighting: Weighting;
   threshold: number;
+  hideSinks: boolean;
+  label: string;
   loading: boolean;
 }
 
@@ -26,6 +28,7 @@ export function headerItems(s: HeaderState): [string, string][] {
     ["weighting", s.weighting === "norm" ? "norm-weighted" : "raw"],
     ["ε", s.threshold.toFixed(2)],
     ["attention", m.causal ? "causal" : "bidirectional"],
+    ...(s.hideSinks ? [["sinks", "hidden, rows renormalised"] as [string, string]] : []),
   ];
 }
 
@@ -36,6 +39,13 @@ export function renderHeader(el: HTMLElement, s: HeaderState): void {
   model.textContent = s.meta.model || "(model)";
   if (s.meta.model_class) model.title = s.meta.model_class;
   const parts: HTMLElement[] = [model];
+  if (s.label) {
+    const label = doc.createElement("span");
+    label.className = "bosw-label";
+    label.dataset.testid = "bosw-label";
+    label.textContent = s.label;
+    parts.unshift(label);
+  }
   for (const [k, v] of headerItems(s)) {
     const span = doc.createElement("span");
     span.className = "bosw-kv";

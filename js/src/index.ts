@@ -1,5 +1,5 @@
 // anywidget entry: builds the view's DOM, wires model traits and custom messages to the
-// slice client, painters, controls, token strip and overview grid. Wiring only.
+// slice client, painters, controls, norms strip, token strip and overview grid. Wiring only.
 
 import { Controls } from "./controls";
 import { gridCaptionText, placeholder, skeleton } from "./dom";
@@ -10,9 +10,10 @@ import { readTheme, type Theme } from "./draw/theme";
 import { ErrorBanner, renderHeader, renderReadout } from "./header";
 import { bindCanvas } from "./interact";
 import { indexAt } from "./layout";
+import { NormsStrip } from "./norms";
 import { readoutLines } from "./readout";
 import { shareOnSinks, sinkMask } from "./sinks";
-import { alphaOf, type Entry, prunedOf, SliceClient, TOP_P } from "./slices";
+import { alphaOf, type Entry, hiddenOf, prunedOf, SliceClient, TOP_P } from "./slices";
 import { injectStyle } from "./style";
 import { displayToken, TokenStrip } from "./tokens";
 import type { Meta, RenderProps, Traits, WidgetModel } from "./types";
@@ -50,7 +51,9 @@ function render({ model, el: host }: RenderProps): () => void {
     onThreshold: (v) => save("threshold", v),
     onView: (v) => save("view", v),
     onWeighting: (v) => save("weighting", v),
+    onHideSinks: (v) => save("hide_sinks", v),
   });
+  const norms = new NormsStrip(doc);
   const strip = new TokenStrip(doc, {
     onSelect: (i) => save("selected", selected() === i ? null : i),
     onHover: (i) => setHover(i, null),
@@ -60,7 +63,7 @@ function render({ model, el: host }: RenderProps): () => void {
     m.set("head", h);
     m.save_changes();
   });
-  root.append(header, banner.el, controls.el, figure, readout, stripCaption, strip.el);
+  root.append(header, banner.el, controls.el, figure, norms.el, readout, stripCaption, strip.el);
   root.append(gridCaption, grid.el);
   host.appendChild(root);
   const probe = doc.createElement("canvas").getContext("2d") as CanvasRenderingContext2D;
@@ -101,12 +104,14 @@ function render({ model, el: host }: RenderProps): () => void {
     const mask = sinkMask(alpha, eps, mt.causal);
     const sel = selected();
     const focus = hover >= 0 ? hover : sel;
+    const hide = m.get("hide_sinks") === true ? hiddenOf(entry, mask) : null;
+    const shown = hide ? hide.entry : entry; // what is drawn: the slice, or it with sinks hidden
     if (labels.length !== entry.T)
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
     const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
       m.get("weighting") === "norm" ? "norm-weighted" : "raw"
-    }`;
-    const pruned = view === "arcs" || focus >= 0 ? prunedOf(entry) : null;
+    }${hide ? ", sinks hidden, rows renormalised" : ""}`;
+    const pruned = view === "arcs" || focus >= 0 ? prunedOf(shown) : null;
     let block = 1;
     if (view === "arcs" && pruned) {
       const title = `Attention arcs (query → key) · ${what} · top-p ${TOP_P}`;
@@ -126,7 +131,7 @@ function render({ model, el: host }: RenderProps): () => void {
     } else {
       const title = `Attention matrix A[q, k] · ${what}`;
       matrixHit = painter.draw(canvas, {
-        data: entry.data,
+        data: shown.data,
         T: entry.T,
         causal: mt.causal,
         labels,
@@ -145,6 +150,10 @@ function render({ model, el: host }: RenderProps): () => void {
       `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}`,
     );
     strip.update(mask, sel);
+    const columns = arcsHit
+      ? { left: arcsHit.left, step: arcsHit.step }
+      : { left: matrixHit?.x0 ?? 0, step: (matrixHit?.size ?? 0) / Math.max(1, entry.T) };
+    norms.update({ stats: entry.stats, tokens: toks, layer, head, nHeads: mt.n_heads, columns });
     grid.update(theme, eps, layer, head);
     renderReadout(
       readout,
@@ -159,15 +168,16 @@ function render({ model, el: host }: RenderProps): () => void {
         topP: TOP_P,
         focus,
         hoverCell,
-        data: entry.data,
+        data: shown.data,
         T: entry.T,
         aggregatedBlock: block,
+        hidden: hide ? hide.hidden : null,
       }),
     );
     drawn = entry;
     root.dataset.paintMs = (performance.now() - t0).toFixed(2);
     // what is on screen, for tests and benchmarks: "layer|head|weighting:view", and a counter
-    root.dataset.painted = `${entry.key}:${view}`;
+    root.dataset.painted = `${entry.key}:${view}${hide ? ":hidden" : ""}`;
     root.dataset.paints = String(Number(root.dataset.paints ?? 0) + 1);
   }
 
@@ -183,6 +193,7 @@ function render({ model, el: host }: RenderProps): () => void {
       threshold: m.get("threshold") ?? 0.3,
       view: m.get("view"),
       weighting: w,
+      hideSinks: m.get("hide_sinks") === true,
       nLayers: mt.n_layers,
       nHeads: mt.n_heads,
       weightings: mt.weightings,
@@ -195,6 +206,8 @@ function render({ model, el: host }: RenderProps): () => void {
       head,
       weighting: w,
       threshold: m.get("threshold") ?? 0.3,
+      hideSinks: m.get("hide_sinks") === true,
+      label: m.get("label") ?? "",
       loading: !entry && T() > 0,
     });
     if (!entry) {
@@ -257,7 +270,8 @@ function render({ model, el: host }: RenderProps): () => void {
     ["change:sink_grid", onGrid],
     ["change:error", onError],
   ];
-  for (const name of ["layer", "head", "threshold", "view", "selected", "weighting"]) {
+  const traits = ["layer", "head", "threshold", "view", "selected", "weighting", "hide_sinks"];
+  for (const name of [...traits, "label"]) {
     listeners.push([`change:${name}`, redraw]);
   }
   for (const [ev, cb] of listeners) m.on(ev, cb);

@@ -20,6 +20,8 @@ export interface ReadoutInput {
   data: Float32Array;
   T: number;
   aggregatedBlock: number;
+  /** set when sinks are hidden: rows left empty and mean row mass removed */
+  hidden: { emptyRows: number; removed: number } | null;
 }
 
 const tok = (tokens: string[], i: number) => `#${i} “${displayToken(tokens[i] ?? "")}”`;
@@ -35,10 +37,15 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
   if (sinks.length > 6) first.push(` and ${sinks.length - 6} more`);
   first.push(` · share of this head's attention on sinks: ${pct(r.share)}`);
   const lines: Piece[][] = [first];
+  const hid = r.hidden
+    ? `Sinks hidden, rows renormalised (removed ${pct(r.hidden.removed)} of the mass; ` +
+      `${r.hidden.emptyRows} row${r.hidden.emptyRows === 1 ? "" : "s"} left empty) · `
+    : "";
 
   if (r.view === "arcs" && r.pruned) {
     lines.push([
-      `Arcs: per query the largest weights up to ${r.topP.toFixed(2)} of its mass ` +
+      hid +
+        `Arcs: per query the largest weights up to ${r.topP.toFixed(2)} of its mass ` +
         `(mean kept ${pct(r.pruned.meanKept)}); hover or click a token for its weights.`,
     ]);
   } else if (r.view === "matrix") {
@@ -46,7 +53,9 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
       r.aggregatedBlock > 1
         ? `; each pixel shows the max of ~${r.aggregatedBlock}×${r.aggregatedBlock} cells`
         : "";
-    lines.push([`Matrix: rows are queries, columns keys; colour = A[q,k] on a √ scale${agg}.`]);
+    lines.push([
+      `${hid}Matrix: rows are queries, columns keys; colour = A[q,k] on a √ scale${agg}.`,
+    ]);
   }
 
   if (r.hoverCell) {

@@ -1,5 +1,5 @@
-// Sinks: D1 sink scores of SCIENCE.md for one [T, T] slice, the sink set and the share of
-// attention landing on sinks (pure functions, no DOM).
+// Sinks: D1 sink scores of SCIENCE.md for one [T, T] slice, the sink set, the share of
+// attention landing on sinks, and the slice with its sinks hidden (pure functions, no DOM).
 
 /**
  * D1 sink score of every key: alpha[k] = mean over q in Q(k) of A[q, k], with
@@ -56,4 +56,41 @@ export function shareOnSinks(data: ArrayLike<number>, T: number, mask: ArrayLike
     for (const k of keys) total += data[base + k];
   }
   return total / T;
+}
+
+/** A slice with the sink keys' columns removed and each row renormalised. */
+export interface Hidden {
+  /** [T, T] row-major: rows sum to 1, or are all 0 when all their mass was on sinks. */
+  data: Float32Array;
+  /** Rows left empty (every bit of their mass was on sink keys). */
+  emptyRows: number;
+  /** Mean over queries of the row mass removed (equals shareOnSinks). */
+  removed: number;
+}
+
+/**
+ * What a head does apart from sinking: zero the columns of the keys in `mask` and renormalise
+ * each row to sum 1. A row whose remaining mass is (numerically) zero becomes all zeros.
+ */
+export function hideSinks(data: ArrayLike<number>, T: number, mask: ArrayLike<number>): Hidden {
+  const out = new Float32Array(T * T);
+  let emptyRows = 0;
+  let removed = 0;
+  for (let q = 0; q < T; q++) {
+    const base = q * T;
+    let keep = 0;
+    let total = 0;
+    for (let k = 0; k < T; k++) {
+      const v = data[base + k];
+      total += v;
+      if (!mask[k]) keep += v;
+    }
+    removed += total - keep;
+    if (keep <= 1e-9) {
+      emptyRows++;
+      continue;
+    }
+    for (let k = 0; k < T; k++) if (!mask[k]) out[base + k] = data[base + k] / keep;
+  }
+  return { data: out, emptyRows, removed: T > 0 ? removed / T : 0 };
 }

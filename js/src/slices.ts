@@ -1,12 +1,13 @@
 // Slices: asks Python for [T, T] attention slices, decodes replies (and unsolicited prefetch
 // pushes) into a bounded per-view LRU, de-duplicates requests in flight and prefetches
-// neighbours. Derived per-slice data (sink scores, pruned arcs) is memoised on the entry.
+// neighbours. Derived per-slice data (sink scores, pruned arcs, the slice with sinks hidden)
+// is memoised on the entry. Replies may carry per-token stats (norms strip), checked here.
 
 import { InFlight, LRU, sliceKey } from "./cache";
 import { decode } from "./codec";
 import { type Pruned, pruneMatrix } from "./prune";
-import { sinkScores } from "./sinks";
-import type { Bytes, Decoded, Weighting, WidgetModel } from "./types";
+import { type Hidden, hideSinks, sinkScores } from "./sinks";
+import type { Bytes, Decoded, TokenStats, Weighting, WidgetModel } from "./types";
 
 export const TOP_P = 0.9;
 export const MAX_ARCS_PER_QUERY = 16;
@@ -15,8 +16,12 @@ export interface Entry {
   key: string;
   T: number;
   data: Float32Array;
+  /** per-token norms of this (layer, head); null when the run has none */
+  stats: TokenStats | null;
   alpha?: Float32Array;
   pruned?: Pruned;
+  /** the slice with sinks hidden, for the mask it was computed with */
+  hidden?: { maskKey: string; hidden: Hidden; entry: Entry };
 }
 
 /** Sink scores of an entry, computed once. */
@@ -31,8 +36,35 @@ export function prunedOf(e: Entry): Pruned {
   return e.pruned;
 }
 
+/**
+ * The entry to draw when sinks are hidden: the keys in `mask` removed and rows renormalised
+ * (computed once per mask). Its `hidden` field says how many rows became empty.
+ */
+export function hiddenOf(e: Entry, mask: Uint8Array): { hidden: Hidden; entry: Entry } {
+  const maskKey = mask.join("");
+  if (e.hidden?.maskKey !== maskKey) {
+    const hidden = hideSinks(e.data, e.T, mask);
+    const entry: Entry = { key: `${e.key}|hidden`, T: e.T, data: hidden.data, stats: e.stats };
+    e.hidden = { maskKey, hidden, entry };
+  }
+  return e.hidden;
+}
+
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null;
+}
+
+const numbers = (x: unknown, T: number): x is number[] =>
+  Array.isArray(x) && x.length === T && x.every((v) => typeof v === "number");
+
+/** The stats of a reply if they are well-formed for T tokens, else null. */
+export function parseStats(x: unknown, T: number): TokenStats | null {
+  if (!isRecord(x) || !numbers(x.hidden_norm, T)) return null;
+  const value = numbers(x.value_norm, T) ? x.value_norm : null;
+  const massive = Array.isArray(x.massive)
+    ? x.massive.filter((i): i is number => Number.isInteger(i) && i >= 0 && i < T)
+    : [];
+  return { hidden_norm: x.hidden_norm, value_norm: value, massive };
 }
 
 export class SliceClient {
@@ -104,7 +136,7 @@ export class SliceClient {
     }
     const T = this.expectT();
     if (dec.shape.length !== 2 || dec.shape[0] !== T || dec.shape[1] !== T) return; // stale text
-    this.cache.set(key, { key, T, data: dec.data });
+    this.cache.set(key, { key, T, data: dec.data, stats: parseStats(msg.stats, T) });
     this.onSlice(key);
   }
 

@@ -64,6 +64,20 @@ export const CSS = `
 .bosw-token.sink { border-color: var(--bosw-sink); color: var(--bosw-sink); font-weight: 600;
   background: rgba(232, 89, 12, 0.10); }
 .bosw-token.selected { outline: 2px solid var(--bosw-accent); outline-offset: 0; }
+.bosw-header .bosw-label { font-weight: 700; font-size: 14px; color: var(--bosw-bg);
+  background: var(--bosw-accent); border-radius: 3px; padding: 0 6px; }
+.bosw-control input[type=checkbox] { margin: 0; accent-color: var(--bosw-accent); }
+.bosw-norms { margin: 4px 0 0; font-size: 11px; color: var(--bosw-muted); }
+.bosw-norms[hidden] { display: none; }
+.bosw-norms-legend { margin-bottom: 2px; }
+.bosw-massive-key, .bosw-massive { color: var(--bosw-sink); }
+.bosw-norms-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.bosw-bars { position: relative; height: 30px; }
+.bosw-bar { position: absolute; bottom: 0; background: var(--bosw-accent); opacity: 0.75; }
+.bosw-norms-row.value .bosw-bar { background: var(--bosw-muted); opacity: 0.6; }
+.bosw-bar.massive { background: var(--bosw-sink); opacity: 1; }
+.bosw-massive { position: absolute; top: -2px; font-size: 9px; line-height: 10px;
+  transform: translateX(-50%); cursor: help; }
 .bosw-grid { display: grid; gap: 1px; align-items: center; font-size: 10px;
   color: var(--bosw-muted); font-variant-numeric: tabular-nums; max-width: 100%;
   overflow-x: auto; }

@@ -29,6 +29,10 @@ export interface Traits {
   view: ViewMode;
   selected: number | null;
   weighting: Weighting;
+  /** Draw attention with the current sink keys' columns removed and rows renormalised. */
+  hide_sinks: boolean;
+  /** Shown first in the header (compare mode names its two sides with it). */
+  label: string;
   error: string;
 }
 
@@ -40,12 +44,26 @@ export interface SliceRequest {
   weighting: Weighting;
 }
 
+/**
+ * Per-token numbers of one (layer, head), 4 significant digits (twin of codec.TokenStats):
+ * hidden_norm[t] = ||h_t|| of the residual stream after the layer (SCIENCE.md D5),
+ * value_norm[t] = ||v_t|| in the head, or the mean over heads for head -1 (D4; null when the
+ * run has no value norms), massive = tokens holding a massive activation after the layer.
+ */
+export interface TokenStats {
+  hidden_norm: number[];
+  value_norm: number[] | null;
+  massive: number[];
+}
+
 /** Python -> browser: one slice; its bytes travel as buffers[0]. */
 export interface SliceReply {
   kind: "slice";
   layer: number;
   head: number;
   weighting: Weighting;
+  /** null for runs without hidden-state norms: the norms strip is hidden. */
+  stats: TokenStats | null;
 }
 
 /** Python -> browser: a request could not be served. */

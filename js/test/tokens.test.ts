@@ -31,7 +31,16 @@ describe("header", () => {
       weightings: ["raw"],
     };
     const items = Object.fromEntries(
-      headerItems({ meta, layer: 3, head: -1, weighting: "raw", threshold: 0.3, loading: false }),
+      headerItems({
+        meta,
+        layer: 3,
+        head: -1,
+        weighting: "raw",
+        threshold: 0.3,
+        hideSinks: false,
+        label: "",
+        loading: false,
+      }),
     );
     expect(items.T).toBe("17");
     expect(items.head).toBe("mean of 9");

@@ -6,7 +6,7 @@
 import { arcGeometry, labelDrop, stripLayout, truncate } from "../layout";
 import type { Pruned } from "../prune";
 import { type RGB, rgbCss } from "../scale";
-import { fitCanvas, maxLabelWidth, type Theme } from "./theme";
+import { fitCanvas, fitText, maxLabelWidth, type Theme } from "./theme";
 
 export interface ArcsInput {
   T: number;
@@ -35,11 +35,7 @@ const LINE_H = 13;
 const TITLE_H = 24;
 
 function drawTitle(ctx: CanvasRenderingContext2D, title: string, th: Theme, width: number) {
-  ctx.font = `600 12px ${th.font}`;
-  ctx.fillStyle = rgbCss(th.fg);
-  ctx.textAlign = "left";
   ctx.textBaseline = "middle";
-  ctx.fillText(title, 8, 10);
   ctx.font = `11px ${th.font}`;
   const items: [RGB, string][] = [
     [th.sink, "into sink key (α ≥ ε)"],
@@ -60,6 +56,10 @@ function drawTitle(ctx: CanvasRenderingContext2D, title: string, th: Theme, widt
     ctx.stroke();
     x -= 30;
   }
+  ctx.font = `600 12px ${th.font}`;
+  ctx.fillStyle = rgbCss(th.fg);
+  ctx.textAlign = "left";
+  ctx.fillText(fitText(ctx, title, x + 14 - 8), 8, 10); // x + 14: right end of the last swatch
 }
 
 /** Paint the arc view; returns the hit-test geometry. */

@@ -5,7 +5,7 @@
 import { aggregate, blockEdges } from "../aggregate";
 import { labelDrop, niceEvery, stripLayout, truncate } from "../layout";
 import { mix, rgbCss } from "../scale";
-import { fitCanvas, maxLabelWidth, pixelRatio, type Theme } from "./theme";
+import { fitCanvas, fitText, maxLabelWidth, pixelRatio, type Theme } from "./theme";
 
 export interface MatrixInput {
   data: Float32Array;
@@ -115,7 +115,7 @@ export class MatrixPainter {
     ctx.textAlign = "left";
     ctx.font = `600 12px ${th.font}`;
     ctx.fillStyle = rgbCss(th.fg);
-    ctx.fillText(a.title, 8, 10);
+    ctx.fillText(fitText(ctx, a.title, a.width - 16), 8, 10);
     ctx.font = `11px ${th.font}`;
     ctx.fillStyle = rgbCss(th.muted);
     ctx.textAlign = "center";

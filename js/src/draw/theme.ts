@@ -110,3 +110,21 @@ export function maxLabelWidth(
   byFont.set(font, w);
   return w;
 }
+
+/**
+ * `text` cut (with "…") to fit `maxWidth` in the context's current font: a long figure title
+ * in a narrow view (compare mode) must not run under the legend. The canvas' aria-label and
+ * the header keep the full text.
+ */
+export function fitText(ctx: CanvasRenderingContext2D, text: string, maxWidth: number): string {
+  if (ctx.measureText(text).width <= maxWidth) return text;
+  const cps = Array.from(text);
+  let lo = 0;
+  let hi = cps.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (ctx.measureText(`${cps.slice(0, mid).join("")}…`).width <= maxWidth) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${cps.slice(0, lo).join("")}…`;
+}

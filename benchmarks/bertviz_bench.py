@@ -1,0 +1,105 @@
+"""bos_widget against bertviz's ``head_view`` on SmolLM2: bytes for the first view and the
+Python time to produce them, measured in the same run.
+
+bertviz embeds every attention weight as JSON text in the page; bos_widget sends small JSON
+state plus one binary ``[T, T]`` slice. Each bertviz size runs in a child process with a time
+limit; a size that does not finish is recorded with how long it ran. Browser rendering of
+bertviz (it loads require.js, d3 and jQuery from a CDN) is not measured here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+LIMIT_S = 150
+TEXT = (
+    "The old lighthouse keeper climbed the stairs every evening to light the lamp, because "
+    "ships still passed the rocks at night. "
+)
+
+
+def _child(tool: str, T: int) -> None:
+    """In a child process: print bytes and seconds for one tool at one size, as JSON."""
+    import torch
+
+    import bos_widget
+    from bos_widget.models import load_cached
+
+    model, tok = load_cached("smollm2")
+    ids = tok(TEXT * (T // 20 + 2))["input_ids"][:T]
+    text = tok.decode(ids)
+    start = time.perf_counter()
+    if tool == "bertviz":
+        from bertviz import head_view
+
+        model.set_attn_implementation("eager")
+        enc = {"input_ids": torch.tensor([ids])}
+        with torch.inference_mode():
+            attentions = model(**enc, output_attentions=True).attentions
+        html = head_view(attentions, tok.convert_ids_to_tokens(ids), html_action="return")
+        size = len(html.data.encode())
+    else:
+        widget = bos_widget.show(text, max_tokens=T, progress=False)
+        state = json.dumps(widget.get_state()).encode()
+        size = len(state) + len(widget._server.encoded(widget.layer, widget.head, "raw"))
+    print(json.dumps({"bytes": size, "seconds": time.perf_counter() - start}))
+
+
+def _measure(tool: str, T: int) -> dict:
+    code = f"from benchmarks.bertviz_bench import _child; _child({tool!r}, {T})"
+    start = time.perf_counter()
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=LIMIT_S,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        return {"tool": tool, "T": T, "finished": False, "ran_s": time.perf_counter() - start}
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"tool": tool, "T": T, "finished": True, **data}
+
+
+def main(sizes: tuple[int, ...] = (32, 128, 512)) -> list[dict]:
+    rows = []
+    for T in sizes:
+        ours, theirs = _measure("bos_widget", T), _measure("bertviz", T)
+        rows.append({"T": T, "bos_widget": ours, "bertviz": theirs})
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bertviz.json").write_text(json.dumps(rows, indent=1))
+    lines = [
+        "## First view: bos_widget vs bertviz head_view (SmolLM2, 30 x 9 heads, CPU)",
+        "",
+        "| T | bos_widget bytes | bertviz bytes | bytes ratio | bos_widget s | bertviz s "
+        "| time ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        o, b = r["bos_widget"], r["bertviz"]
+        if b["finished"]:
+            lines.append(
+                f"| {r['T']} | {o['bytes'] / 1e6:.2f} MB | {b['bytes'] / 1e6:.1f} MB | "
+                f"{b['bytes'] / o['bytes']:.0f}x | {o['seconds']:.2f} | {b['seconds']:.2f} | "
+                f"{b['seconds'] / o['seconds']:.1f}x |"
+            )
+        else:
+            lines.append(
+                f"| {r['T']} | {o['bytes'] / 1e6:.2f} MB | not finished after {b['ran_s']:.0f} s "
+                f"| - | {o['seconds']:.2f} | > {b['ran_s']:.0f} | - |"
+            )
+    lines += [
+        "",
+        "Times include capture (both tools run the same model forward); bos_widget's bytes are "
+        "the opening widget state (including the JS bundle anywidget sends) plus the first slice.",
+    ]
+    text = "\n".join(lines) + "\n"
+    (RESULTS / "bertviz.md").write_text(text)
+    print(text)
+    return rows
