@@ -1,8 +1,8 @@
 """Codec layer: attention slices <-> compact bytes.
 
 This module is the one place where arrays become bytes for the browser. Its twin is
-``js/src/codec.ts``; both decode the golden fixture ``tests/fixtures/golden_slice.bin``.
-It imports neither torch nor ipywidgets.
+``js/src/codec.ts``; both decode the golden fixtures ``tests/fixtures/golden*.bin`` listed in
+``golden.json``. It imports neither torch nor ipywidgets.
 
 Byte layout (version 1, all integers and floats little-endian)
 ----------------------------------------------------------------
@@ -13,16 +13,23 @@ offset size     field
 4      1        version, ``1``
 5      1        dtype code: ``1`` = float16, ``2`` = uint8 quantised
 6      1        ndim, 1 to 4
-7      1        reserved, ``0``
+7      1        flags: bit 0 = lower-triangular packed (``FLAG_LOWER``); other bits ``0``
 8      4*ndim   shape, one uint32 per axis, row-major (C order)
 ...    8        uint8 only: float32 ``scale`` then float32 ``offset``
 ...    0-7      zero padding so that the data starts at a multiple of 8
 ...    ...      the values, row-major; float16 as IEEE half, uint8 as ``q``
 ====== ======== ===========================================================
 
+Lower-triangular packing (flag bit 0, only for a square ``[T, T]`` array whose entries above
+the diagonal are all zero, e.g. causal attention): the shape stays ``[T, T]`` but the data
+holds rows ``q = 0 .. T-1`` of ``q + 1`` values each (keys ``0 .. q``), concatenated:
+``T (T + 1) / 2`` values. Decoders expand it to ``[T, T]`` with exact zeros above the
+diagonal. Blobs with flags ``0`` (the only kind written before the flag existed) hold all
+``prod(shape)`` values.
+
 A uint8 value decodes to ``offset + scale * q``. The encoder picks ``offset = min``,
-``scale = (max - min) / 255``, and rounds to nearest, so every decoded value is within
-``scale / 2`` of the original (:func:`error_bound`).
+``scale = (max - min) / 255`` over the values it writes, and rounds to nearest, so every
+decoded value is within ``scale / 2`` of the original (:func:`error_bound`).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ MAGIC = b"BOSW"
 VERSION = 1
 DTYPE_CODES: dict[str, int] = {"float16": 1, "uint8": 2}
 _CODE_NAMES = {code: name for name, code in DTYPE_CODES.items()}
+FLAG_LOWER = 1
 
 Encoding = Literal["float16", "uint8"]
 FLOAT16_MAX = 65504.0
@@ -68,13 +76,17 @@ class TokenStats(TypedDict):
 class SliceReply(TypedDict):
     """Message Python sends with one slice; the bytes travel as ``buffers[0]``.
 
-    ``stats`` is ``None`` for runs without hidden-state norms (e.g. ``from_attentions``).
+    ``encoding`` is the dtype of the bytes and ``error_bound`` the largest absolute error
+    decoding can show (:func:`error_bound`). ``stats`` is ``None`` for runs without
+    hidden-state norms (e.g. ``from_attentions``).
     """
 
     kind: Literal["slice"]
     layer: int
     head: int
     weighting: Weighting
+    encoding: Encoding
+    error_bound: float
     stats: TokenStats | None
 
 
@@ -85,10 +97,10 @@ class ErrorReply(TypedDict):
     message: str
 
 
-def _header(dtype_code: int, shape: tuple[int, ...]) -> bytes:
+def _header(dtype_code: int, shape: tuple[int, ...], flags: int) -> bytes:
     return (
         MAGIC
-        + struct.pack("<BBBB", VERSION, dtype_code, len(shape), 0)
+        + struct.pack("<BBBB", VERSION, dtype_code, len(shape), flags)
         + struct.pack(f"<{len(shape)}I", *shape)
     )
 
@@ -97,7 +109,7 @@ def _pad(n: int) -> bytes:
     return b"\0" * (-n % 8)
 
 
-def encode(array: np.ndarray, encoding: Encoding = "float16") -> bytes:
+def encode(array: np.ndarray, encoding: Encoding = "float16", lower: bool = False) -> bytes:
     """Encode a 1-4 dimensional float array.
 
     Parameters
@@ -107,6 +119,9 @@ def encode(array: np.ndarray, encoding: Encoding = "float16") -> bytes:
     encoding : {"float16", "uint8"}
         float16 keeps about 3 significant digits; uint8 halves the bytes with the
         absolute error bound of :func:`error_bound`.
+    lower : bool
+        Write only the lower triangle (flag bit 0): ``array`` must be ``[T, T]`` with zeros
+        above the diagonal (causal attention); about halves the bytes again.
 
     Returns
     -------
@@ -120,52 +135,59 @@ def encode(array: np.ndarray, encoding: Encoding = "float16") -> bytes:
         raise ValueError(f"Unknown encoding {encoding!r}; use 'float16' or 'uint8'.")
     if not np.all(np.isfinite(arr)):
         raise ValueError("Cannot encode NaN or infinite values; clean the array first.")
-    head = _header(DTYPE_CODES[encoding], arr.shape)
-    if encoding == "float16" and arr.size and float(np.abs(arr).max()) > FLOAT16_MAX:
-        raise ValueError(
-            f"Values up to {float(np.abs(arr).max()):.3g} do not fit float16 (max {FLOAT16_MAX}); "
-            "use encoding='uint8', which scales to the array's range."
-        )
+    if lower and (arr.ndim != 2 or arr.shape[0] != arr.shape[1] or np.triu(arr, 1).any()):
+        msg = "a square [T, T] array with zeros above the diagonal; use lower=False."
+        raise ValueError(f"lower=True needs {msg} Got shape {arr.shape}.")
+    head = _header(DTYPE_CODES[encoding], arr.shape, FLAG_LOWER if lower else 0)
+    if lower:
+        arr = arr[np.tri(arr.shape[0], dtype=bool)]  # rows q = 0..T-1, keys 0..q, concatenated
     if encoding == "float16":
-        data = np.ascontiguousarray(arr, dtype="<f2").tobytes()
-        return head + _pad(len(head)) + data
+        if arr.size and float(np.abs(arr).max()) > FLOAT16_MAX:
+            raise ValueError(
+                f"Values up to {float(np.abs(arr).max()):.3g} do not fit float16 (max "
+                f"{FLOAT16_MAX}); use encoding='uint8', which scales to the array's range."
+            )
+        return head + _pad(len(head)) + np.ascontiguousarray(arr, dtype="<f2").tobytes()
     lo = float(arr.min()) if arr.size else 0.0
     hi = float(arr.max()) if arr.size else 0.0
     scale = (hi - lo) / 255.0 if hi > lo else 1.0
-    q = np.rint((arr.astype(np.float64) - lo) / scale).clip(0, 255).astype(np.uint8)
+    work = np.result_type(arr.dtype, np.float32)  # float32 math for float32 slices: faster
+    q = np.rint((arr.astype(work) - work.type(lo)) / work.type(scale)).clip(0, 255)
+    q = q.astype(np.uint8)
     head += struct.pack("<ff", scale, lo)
     return head + _pad(len(head)) + np.ascontiguousarray(q).tobytes()
 
 
 def decode(blob: bytes | bytearray | memoryview) -> np.ndarray:
-    """Decode bytes written by :func:`encode` (or by the JS twin) to float32.
-
-    Returns
-    -------
-    np.ndarray
-        float32 array with the encoded shape.
-    """
+    """Decode bytes written by :func:`encode` (or by the JS twin) to a float32 array of
+    the encoded shape (lower-triangular blobs expand to ``[T, T]``, zeros above)."""
     buf = memoryview(blob).cast("B")
     if len(buf) < 8 or bytes(buf[:4]) != MAGIC:
         raise ValueError("Not a bos_widget slice: the first 4 bytes are not b'BOSW'.")
-    version, code, ndim, _ = struct.unpack_from("<BBBB", buf, 4)
+    version, code, ndim, flags = struct.unpack_from("<BBBB", buf, 4)
     if version != VERSION:
         raise ValueError(f"Slice format version {version} is not supported (expected {VERSION}).")
-    if code not in _CODE_NAMES or not 1 <= ndim <= 4:
-        raise ValueError(f"Corrupt slice header: dtype code {code}, ndim {ndim}.")
+    if code not in _CODE_NAMES or not 1 <= ndim <= 4 or flags & ~FLAG_LOWER:
+        raise ValueError(f"Corrupt slice header: dtype code {code}, ndim {ndim}, flags {flags}.")
     shape = struct.unpack_from(f"<{ndim}I", buf, 8)
+    lower = bool(flags & FLAG_LOWER)
+    if lower and (ndim != 2 or shape[0] != shape[1]):
+        raise ValueError(f"Corrupt slice header: lower-triangular flag on shape {shape}.")
     pos = 8 + 4 * ndim
-    count = int(np.prod(shape))
+    count = shape[0] * (shape[0] + 1) // 2 if lower else int(np.prod(shape))
     if _CODE_NAMES[code] == "float16":
         pos += -pos % 8
         out = np.frombuffer(buf, dtype="<f2", count=count, offset=pos).astype(np.float32)
     else:
         scale, offset = struct.unpack_from("<ff", buf, pos)
-        pos += 8
-        pos += -pos % 8
+        pos += 8 + (-(pos + 8) % 8)
         q = np.frombuffer(buf, dtype=np.uint8, count=count, offset=pos)
         out = (offset + scale * q.astype(np.float32)).astype(np.float32)
-    return out.reshape(shape)
+    if not lower:
+        return out.reshape(shape)
+    full = np.zeros(shape, dtype=np.float32)
+    full[np.tri(shape[0], dtype=bool)] = out
+    return full
 
 
 def error_bound(array: np.ndarray, encoding: Encoding) -> float:
@@ -174,10 +196,11 @@ def error_bound(array: np.ndarray, encoding: Encoding) -> float:
     For float16 it is half a unit in the last place at the array's largest magnitude
     (relative 2**-11); for uint8 it is ``scale / 2`` (plus float32 rounding).
     """
-    arr = np.asarray(array, dtype=np.float64)
+    arr = np.asarray(array)
     if arr.size == 0:
         return 0.0
+    lo, hi = float(arr.min()), float(arr.max())
+    top = max(abs(lo), abs(hi))
     if encoding == "float16":
-        return float(np.abs(arr).max()) * 2.0**-11 + 2.0**-25
-    span = float(arr.max() - arr.min())
-    return span / 255.0 / 2.0 + 1e-6 * max(1.0, float(np.abs(arr).max()))
+        return top * 2.0**-11 + 2.0**-25
+    return (hi - lo) / 255.0 / 2.0 + 1e-6 * max(1.0, top)

@@ -2,9 +2,11 @@
 
 ``SliceServer`` turns a request ``(layer, head, weighting)`` into the ``[T, T]`` matrix the
 front end draws (one head, or the mean of heads; raw or norm-weighted attention) and encodes
-it with ``codec``; :meth:`SliceServer.reply` adds the per-token stats of that (layer, head)
-(hidden-state and value norms, massive-activation flags) to the message. It also computes
-the layers x heads overview of first-token sink scores. No torch, no ipywidgets.
+it with ``codec`` (causal runs: the lower triangle only; ``T >= QUANTISE_FROM_T``: uint8
+with a stated error bound, else float16); :meth:`SliceServer.reply` adds the encoding, the
+error bound and the per-token stats of that (layer, head) (hidden-state and value norms,
+massive-activation flags) to the message. It also computes the layers x heads overview of
+first-token sink scores. No torch, no ipywidgets.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .run import AttentionRun
 
 WEIGHTINGS = ("raw", "norm")
 MEAN_HEAD = -1
+QUANTISE_FROM_T = 1024  # from this many tokens slices travel as uint8, not float16
 
 
 def round_sig(values: np.ndarray, digits: int = 4) -> list[float]:
@@ -33,16 +36,18 @@ class SliceServer:
     ----------
     run : AttentionRun
     cache_size : int
-        How many encoded slices to keep (each is ``2 T^2`` bytes in float16).
-    encoding : {"float16", "uint8"}
+        How many encoded slices to keep (each at most ``2 T^2`` bytes, in float16).
+    encoding : {"float16", "uint8"}, optional
+        Default: uint8 when ``T >= QUANTISE_FROM_T``, else float16.
     """
 
     def __init__(
-        self, run: AttentionRun, cache_size: int = 32, encoding: codec.Encoding = "float16"
+        self, run: AttentionRun, cache_size: int = 32, encoding: codec.Encoding | None = None
     ):
         self.run = run
-        self.encoding: codec.Encoding = encoding
-        self._cache: OrderedDict[tuple[int, int, str], bytes] = OrderedDict()
+        auto: codec.Encoding = "uint8" if run.T >= QUANTISE_FROM_T else "float16"
+        self.encoding: codec.Encoding = encoding or auto
+        self._cache: OrderedDict[tuple[int, int, str], tuple[bytes, float]] = OrderedDict()
         self._cache_size = cache_size
         self._grids: dict[str, list[list[float]]] = {}
 
@@ -80,18 +85,27 @@ class SliceServer:
             return metrics.head_mean(att)
         return np.asarray(att[head], dtype=np.float32)
 
-    def encoded(self, layer: int, head: int, weighting: str = "raw") -> bytes:
-        """The bytes of :meth:`matrix`, cached (least recently used dropped first)."""
+    def _encoded(self, layer: int, head: int, weighting: str) -> tuple[bytes, float]:
         key = (layer, head, weighting)
-        blob = self._cache.get(key)
-        if blob is None:
-            blob = codec.encode(self.matrix(layer, head, weighting), self.encoding)
-            self._cache[key] = blob
+        hit = self._cache.get(key)
+        if hit is None:
+            m = self.matrix(layer, head, weighting)
+            try:  # causal slices travel as their lower triangle
+                blob = codec.encode(m, self.encoding, lower=self.run.meta.causal)
+            except ValueError:  # weight above the diagonal after all: send every value
+                blob = codec.encode(m, self.encoding)
+            hit = blob, codec.error_bound(m, self.encoding)
+            self._cache[key] = hit
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
-        return blob
+        return hit
+
+    def encoded(self, layer: int, head: int, weighting: str = "raw") -> bytes:
+        """The bytes of :meth:`matrix`, cached (least recently used dropped first); causal
+        slices are lower-triangular packed."""
+        return self._encoded(layer, head, weighting)[0]
 
     def sink_grid(self, weighting: str = "raw") -> list[list[float]]:
         """``[L][H]`` sink score of position 0 (D1) under ``weighting``, rounded to 1e-4."""
@@ -137,12 +151,14 @@ class SliceServer:
 
         Raises ``ValueError`` (with a sentence for the user) when the request is invalid.
         """
-        blob = self.encoded(layer, head, weighting)
+        blob, bound = self._encoded(layer, head, weighting)
         content: codec.SliceReply = {
             "kind": "slice",
             "layer": layer,
             "head": head,
             "weighting": cast(codec.Weighting, weighting),
+            "encoding": self.encoding,
+            "error_bound": bound,
             "stats": self.stats(layer, head),
         }
         return content, [blob]

@@ -170,10 +170,20 @@ export class FakeModel implements WidgetModel {
       }
     }
     if (weighting === "norm") A = normWeighted(A, T);
-    const bytes = encode([T, T], A, "float16");
-    this.emit("msg:custom", { kind: "slice", layer, head, weighting, stats: null }, [
-      new DataView(bytes),
-    ]);
+    // as the Python side does: uint8 from T = 1024, causal slices as their lower triangle
+    const encoding = T >= 1024 ? "uint8" : "float16";
+    const bytes = encode([T, T], A, encoding, causal);
+    const bound = encoding === "uint8" ? 1 / 255 / 2 : 2 ** -11;
+    const msg = {
+      kind: "slice",
+      layer,
+      head,
+      weighting,
+      encoding,
+      error_bound: bound,
+      stats: null,
+    };
+    this.emit("msg:custom", msg, [new DataView(bytes)]);
   }
 }
 

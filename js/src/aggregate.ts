@@ -43,3 +43,34 @@ export function aggregate(
   }
   return out;
 }
+
+/**
+ * Reduce the block rows [q0, q1) x columns [k0, k1) of a row-major [T, T] matrix to
+ * [nr, nc] (nr <= q1 - q0, nc <= k1 - k0) by the max of each block; a copy when no
+ * reduction is needed.
+ */
+export function aggregateRegion(
+  data: ArrayLike<number>,
+  T: number,
+  region: { q0: number; q1: number; k0: number; k1: number },
+  nr: number,
+  nc: number,
+): Float32Array {
+  const { q0, k0 } = region;
+  const re = blockEdges(region.q1 - q0, nr);
+  const ce = blockEdges(region.k1 - k0, nc);
+  const colBlock = new Int32Array(region.k1 - k0);
+  for (let b = 0; b < nc; b++) for (let j = ce[b]; j < ce[b + 1]; j++) colBlock[j] = b;
+  const out = new Float32Array(nr * nc);
+  for (let rb = 0; rb < nr; rb++) {
+    const o = rb * nc;
+    for (let r = re[rb]; r < re[rb + 1]; r++) {
+      const base = (q0 + r) * T + k0;
+      for (let j = 0; j < colBlock.length; j++) {
+        const v = data[base + j];
+        if (v > out[o + colBlock[j]]) out[o + colBlock[j]] = v;
+      }
+    }
+  }
+  return out;
+}

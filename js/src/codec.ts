@@ -1,14 +1,18 @@
 // Codec: bytes <-> arrays for attention slices (twin of bos_widget/codec.py; layout below).
 //
 // offset 0: "BOSW" | 4: u8 version=1 | 5: u8 dtype (1 float16, 2 uint8) | 6: u8 ndim (1..4)
-// 7: u8 reserved | 8: ndim x u32 shape | uint8 only: f32 scale, f32 offset | zero pad to a
-// multiple of 8 | data row-major. uint8 q decodes to offset + scale * q. All little-endian.
+// 7: u8 flags (bit 0: lower-triangular packed; other bits 0) | 8: ndim x u32 shape | uint8
+// only: f32 scale, f32 offset | zero pad to a multiple of 8 | data row-major. uint8 q decodes
+// to offset + scale * q. All little-endian. Lower-triangular packed: shape stays [T, T], the
+// data holds rows q = 0..T-1 of q + 1 values (keys 0..q) concatenated, T(T+1)/2 values; it
+// decodes to [T, T] with zeros above the diagonal. Flags 0 = all prod(shape) values.
 
 import type { Bytes, Decoded } from "./types";
 
 export const VERSION = 1;
 export const DTYPE_F16 = 1;
 export const DTYPE_U8 = 2;
+export const FLAG_LOWER = 1;
 const MAGIC = [0x42, 0x4f, 0x53, 0x57]; // "BOSW"
 
 let halfTable: Float32Array | null = null;
@@ -84,8 +88,11 @@ export function decode(bytes: Bytes): Decoded {
   }
   const dtype = dv.getUint8(5);
   const ndim = dv.getUint8(6);
+  const flags = dv.getUint8(7);
   if (ndim < 1 || ndim > 4) throw new Error(`Bad ndim ${ndim}: expected 1 to 4 axes.`);
   if (dtype !== DTYPE_F16 && dtype !== DTYPE_U8) throw new Error(`Unknown dtype code ${dtype}.`);
+  if (flags & ~FLAG_LOWER) throw new Error(`Unknown flags ${flags} in the slice header.`);
+  const lower = (flags & FLAG_LOWER) !== 0;
   let pos = 8;
   if (dv.byteLength < pos + 4 * ndim) throw new Error("Slice truncated inside its shape.");
   const shape: number[] = [];
@@ -96,6 +103,10 @@ export function decode(bytes: Bytes): Decoded {
     n *= s;
     pos += 4;
   }
+  if (lower && (ndim !== 2 || shape[0] !== shape[1])) {
+    throw new Error(`Lower-triangular flag on shape [${shape.join(", ")}]: not a square slice.`);
+  }
+  const count = lower ? (shape[0] * (shape[0] + 1)) / 2 : n;
   let scale = 1;
   let offset = 0;
   if (dtype === DTYPE_U8) {
@@ -106,29 +117,45 @@ export function decode(bytes: Bytes): Decoded {
   }
   pos += (8 - (pos % 8)) % 8;
   const itemSize = dtype === DTYPE_F16 ? 2 : 1;
-  if (dv.byteLength < pos + n * itemSize) {
-    throw new Error(`Slice truncated: expected ${n} values after a ${pos}-byte header.`);
+  if (dv.byteLength < pos + count * itemSize) {
+    throw new Error(`Slice truncated: expected ${count} values after a ${pos}-byte header.`);
   }
   const out = new Float32Array(n);
-  if (dtype === DTYPE_F16) {
-    const t = table();
-    for (let i = 0; i < n; i++) out[i] = t[dv.getUint16(pos + 2 * i, true)];
-  } else {
-    const u8 = new Uint8Array(dv.buffer, dv.byteOffset + pos, n);
-    for (let i = 0; i < n; i++) out[i] = offset + scale * u8[i];
+  // the stream as runs: one run of n values, or (packed) row q's keys 0..q at out[q * T]
+  const T = shape[0];
+  const runs = lower ? T : 1;
+  const t = dtype === DTYPE_F16 ? table() : null;
+  const u8 = t ? null : new Uint8Array(dv.buffer, dv.byteOffset + pos, count);
+  let j = 0;
+  for (let q = 0; q < runs; q++) {
+    const base = lower ? q * T : 0;
+    const len = lower ? q + 1 : n;
+    if (t) {
+      for (let k = 0; k < len; k++, j++) out[base + k] = t[dv.getUint16(pos + 2 * j, true)];
+    } else if (u8) {
+      for (let k = 0; k < len; k++, j++) out[base + k] = offset + scale * u8[j];
+    }
   }
   return { shape, data: out };
 }
 
-/** Encode an array in the same layout (used by tests and the dev harness's fake model). */
+/**
+ * Encode an array in the same layout (used by tests and the dev harness's fake model).
+ * `lower`: write only the lower triangle of a square [T, T] array whose entries above the
+ * diagonal are zero (throws otherwise).
+ */
 export function encode(
   shape: number[],
-  data: ArrayLike<number>,
+  full: ArrayLike<number>,
   dtype: "float16" | "uint8" = "float16",
+  lower = false,
 ): ArrayBuffer {
   if (shape.length < 1 || shape.length > 4) throw new Error("encode: 1 to 4 axes.");
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (n !== data.length) throw new Error(`encode: shape has ${n} values, data ${data.length}.`);
+  const total = shape.reduce((a, b) => a * b, 1);
+  if (total !== full.length)
+    throw new Error(`encode: shape has ${total} values, data ${full.length}.`);
+  const data = lower ? packLower(shape, full) : full;
+  const n = data.length;
   const u8 = dtype === "uint8";
   let head = 8 + 4 * shape.length + (u8 ? 8 : 0);
   head += (8 - (head % 8)) % 8;
@@ -140,6 +167,7 @@ export function encode(
   dv.setUint8(4, VERSION);
   dv.setUint8(5, u8 ? DTYPE_U8 : DTYPE_F16);
   dv.setUint8(6, shape.length);
+  dv.setUint8(7, lower ? FLAG_LOWER : 0);
   shape.forEach((s, i) => {
     dv.setUint32(8 + 4 * i, s, true);
   });
@@ -162,4 +190,20 @@ export function encode(
     dv.setUint8(head + i, Math.max(0, Math.min(255, Math.round((data[i] - lo) / scale))));
   }
   return buf;
+}
+
+/** The lower triangle of a square [T, T] array, rows concatenated (keys 0..q of row q). */
+export function packLower(shape: number[], data: ArrayLike<number>): Float64Array {
+  const T = shape[0];
+  if (shape.length !== 2 || shape[1] !== T) throw new Error("encode: lower needs [T, T].");
+  const out = new Float64Array((T * (T + 1)) / 2);
+  let j = 0;
+  for (let q = 0; q < T; q++) {
+    for (let k = 0; k < T; k++) {
+      if (k <= q) out[j++] = data[q * T + k];
+      else if (data[q * T + k] !== 0)
+        throw new Error(`encode: A[${q}, ${k}] is above the diagonal and not 0.`);
+    }
+  }
+  return out;
 }

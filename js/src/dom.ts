@@ -24,6 +24,10 @@ export interface Skeleton {
   readout: HTMLDivElement;
   stripCaption: HTMLDivElement;
   gridCaption: HTMLDivElement;
+  /** under the figure: what it shows (visible range, quantisation) and the zoom reset */
+  figCaption: HTMLDivElement;
+  figText: HTMLSpanElement;
+  zoomReset: HTMLButtonElement;
 }
 
 export function skeleton(doc: Document): Skeleton {
@@ -41,7 +45,26 @@ export function skeleton(doc: Document): Skeleton {
   stripCaption.append("Tokens — click to select a query; ", el(doc, "span", "bosw-swatch"));
   stripCaption.append("sink key: α ≥ ε (D1 score of this layer/head)");
   const gridCaption = el(doc, "div", "bosw-caption");
-  return { root, header, figure, canvas, readout, stripCaption, gridCaption };
+  const figCaption = el(doc, "div", "bosw-caption bosw-figcaption", "bosw-figcaption");
+  const figText = el(doc, "span", "", "bosw-figcaption-text");
+  const zoomReset = el(doc, "button", "bosw-zoom-reset", "bosw-zoom-reset");
+  zoomReset.type = "button";
+  zoomReset.textContent = "reset zoom";
+  zoomReset.title = "Show the whole matrix again";
+  zoomReset.dataset.lmSuppressShortcuts = "true";
+  figCaption.append(figText, zoomReset);
+  return {
+    root,
+    header,
+    figure,
+    canvas,
+    readout,
+    stripCaption,
+    gridCaption,
+    figCaption,
+    figText,
+    zoomReset,
+  };
 }
 
 /** Caption of the overview grid. */

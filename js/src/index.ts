@@ -13,10 +13,11 @@ import { indexAt } from "./layout";
 import { NormsStrip } from "./norms";
 import { readoutLines } from "./readout";
 import { shareOnSinks, sinkMask } from "./sinks";
-import { alphaOf, type Entry, hiddenOf, prunedOf, SliceClient, TOP_P } from "./slices";
+import { alphaOf, type Entry, hiddenOf, prunedOf, quantNote, SliceClient, TOP_P } from "./slices";
 import { injectStyle } from "./style";
 import { displayToken, TokenStrip } from "./tokens";
 import type { Meta, RenderProps, Traits, WidgetModel } from "./types";
+import { ZoomControl } from "./zoomctl";
 
 const EMPTY_META: Meta = {
   model: "",
@@ -43,7 +44,8 @@ function render({ model, el: host }: RenderProps): () => void {
     m.save_changes();
   };
 
-  const { root, header, figure, canvas, readout, stripCaption, gridCaption } = skeleton(doc);
+  const sk = skeleton(doc);
+  const { root, header, figure, canvas, readout, stripCaption, gridCaption } = sk;
   const banner = new ErrorBanner(doc);
   const controls = new Controls(doc, {
     onLayer: (v) => save("layer", v),
@@ -63,7 +65,8 @@ function render({ model, el: host }: RenderProps): () => void {
     m.set("head", h);
     m.save_changes();
   });
-  root.append(header, banner.el, controls.el, figure, norms.el, readout, stripCaption, strip.el);
+  root.append(header, banner.el, controls.el, figure, norms.el, sk.figCaption, readout);
+  root.append(stripCaption, strip.note, strip.el);
   root.append(gridCaption, grid.el);
   host.appendChild(root);
   const probe = doc.createElement("canvas").getContext("2d") as CanvasRenderingContext2D;
@@ -75,6 +78,10 @@ function render({ model, el: host }: RenderProps): () => void {
   let matrixHit: MatrixHit | null = null;
   let drawn: Entry | null = null;
   let labels: string[] = []; // display strings, rebuilt when the tokens change
+  const zoom = new ZoomControl(sk, () => {
+    hoverCell = null;
+    if (drawn) paint(drawn);
+  });
 
   const client = new SliceClient(
     m,
@@ -113,6 +120,8 @@ function render({ model, el: host }: RenderProps): () => void {
     }${hide ? ", sinks hidden, rows renormalised" : ""}`;
     const pruned = view === "arcs" || focus >= 0 ? prunedOf(shown) : null;
     let block = 1;
+    const region = zoom.region(entry.T);
+    const zoomed = zoom.suffix(view === "matrix", entry.T);
     if (view === "arcs" && pruned) {
       const title = `Attention arcs (query → key) · ${what} · top-p ${TOP_P}`;
       arcsHit = drawArcs(canvas, {
@@ -129,7 +138,7 @@ function render({ model, el: host }: RenderProps): () => void {
       });
       matrixHit = null;
     } else {
-      const title = `Attention matrix A[q, k] · ${what}`;
+      const title = `Attention matrix A[q, k] · ${what}${zoomed}`;
       matrixHit = painter.draw(canvas, {
         data: shown.data,
         T: entry.T,
@@ -138,21 +147,27 @@ function render({ model, el: host }: RenderProps): () => void {
         sinks: mask,
         selected: sel,
         hover: hoverCell,
+        region,
+        band: zoom.band,
         title,
         theme,
         width,
       });
       arcsHit = null;
-      block = Math.ceil(entry.T / Math.max(1, canvas.width * (matrixHit.size / width)));
+      const span = Math.max(region.q1 - region.q0, region.k1 - region.k0);
+      block = Math.ceil(span / Math.max(1, matrixHit.n));
+      canvas.dataset.matrix = `${matrixHit.x0} ${matrixHit.y0} ${matrixHit.size}`; // for tests
     }
     canvas.setAttribute(
       "aria-label",
-      `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}`,
+      `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}${zoomed}`,
     );
+    zoom.caption(view === "matrix", entry.T, quantNote(entry));
     strip.update(mask, sel);
+    const keyStep = matrixHit ? matrixHit.size / Math.max(1, region.k1 - region.k0) : 0;
     const columns = arcsHit
       ? { left: arcsHit.left, step: arcsHit.step }
-      : { left: matrixHit?.x0 ?? 0, step: (matrixHit?.size ?? 0) / Math.max(1, entry.T) };
+      : { left: (matrixHit?.x0 ?? 0) - region.k0 * keyStep, step: keyStep };
     norms.update({ stats: entry.stats, tokens: toks, layer, head, nHeads: mt.n_heads, columns });
     grid.update(theme, eps, layer, head);
     renderReadout(
@@ -243,11 +258,14 @@ function render({ model, el: host }: RenderProps): () => void {
     selected,
     select: (v) => save("selected", v),
     count: T,
+    drag: (from, to, done) => zoom.drag(matrixHit, from, to, done),
+    wheel: (x, y, deltaY) => zoom.wheel(matrixHit, x, y, deltaY),
   });
 
   const rebuild = () => {
     client.reset();
     labels = [];
+    zoom.clear();
     drawn = null;
     hover = -1;
     hoverCell = null;
@@ -300,6 +318,7 @@ function render({ model, el: host }: RenderProps): () => void {
     m.off("msg:custom", onMsg);
     ro?.disconnect();
     unbindCanvas();
+    zoom.dispose();
     win?.cancelAnimationFrame(frame);
     root.remove();
   };

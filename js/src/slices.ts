@@ -7,7 +7,7 @@ import { InFlight, LRU, sliceKey } from "./cache";
 import { decode } from "./codec";
 import { type Pruned, pruneMatrix } from "./prune";
 import { type Hidden, hideSinks, sinkScores } from "./sinks";
-import type { Bytes, Decoded, TokenStats, Weighting, WidgetModel } from "./types";
+import type { Bytes, Decoded, Encoding, TokenStats, Weighting, WidgetModel } from "./types";
 
 export const TOP_P = 0.9;
 export const MAX_ARCS_PER_QUERY = 16;
@@ -18,6 +18,10 @@ export interface Entry {
   data: Float32Array;
   /** per-token norms of this (layer, head); null when the run has none */
   stats: TokenStats | null;
+  /** how the values travelled, as the reply states it (null or absent when it did not say) */
+  encoding?: Encoding | null;
+  /** largest absolute error of a value, as the reply states it */
+  errorBound?: number | null;
   alpha?: Float32Array;
   pruned?: Pruned;
   /** the slice with sinks hidden, for the mask it was computed with */
@@ -65,6 +69,32 @@ export function parseStats(x: unknown, T: number): TokenStats | null {
     ? x.massive.filter((i): i is number => Number.isInteger(i) && i >= 0 && i < T)
     : [];
   return { hidden_norm: x.hidden_norm, value_norm: value, massive };
+}
+
+/** What a reply says about its bytes: encoding and error bound, null where missing or odd. */
+export function parseEncoding(msg: Record<string, unknown>): {
+  encoding: Encoding | null;
+  errorBound: number | null;
+} {
+  const enc = msg.encoding === "float16" || msg.encoding === "uint8" ? msg.encoding : null;
+  const b = msg.error_bound;
+  const errorBound = typeof b === "number" && Number.isFinite(b) && b >= 0 ? b : null;
+  return { encoding: enc, errorBound };
+}
+
+/** A bound rounded up to two significant digits, so the text never understates it. */
+export function roundUp(b: number): string {
+  if (!(b > 0)) return "0";
+  const step = 10 ** (Math.floor(Math.log10(b)) - 1);
+  return (Math.ceil(b / step - 1e-9) * step).toPrecision(2);
+}
+
+/** The note for figures drawn from quantised values ("" for float16). */
+export function quantNote(e: Pick<Entry, "encoding" | "errorBound">): string {
+  if (e.encoding !== "uint8") return "";
+  const b = e.errorBound;
+  const bound = typeof b === "number" ? ` (error ≤ ${roundUp(b)})` : "";
+  return `values quantised to 8 bits${bound}`;
 }
 
 export class SliceClient {
@@ -136,7 +166,8 @@ export class SliceClient {
     }
     const T = this.expectT();
     if (dec.shape.length !== 2 || dec.shape[0] !== T || dec.shape[1] !== T) return; // stale text
-    this.cache.set(key, { key, T, data: dec.data, stats: parseStats(msg.stats, T) });
+    const stats = parseStats(msg.stats, T);
+    this.cache.set(key, { key, T, data: dec.data, stats, ...parseEncoding(msg) });
     this.onSlice(key);
   }
 

@@ -1,7 +1,7 @@
 // Style: the widget's CSS (scoped under .bosw, themed by JupyterLab / VS Code variables with
 // fallbacks) and its one-time injection per document or shadow root.
 
-const STYLE_ID = "bosw-style-v1";
+const STYLE_ID = "bosw-style-v2";
 
 export const CSS = `
 .bosw {
@@ -72,7 +72,15 @@ export const CSS = `
 .bosw-norms-legend { margin-bottom: 2px; }
 .bosw-massive-key, .bosw-massive { color: var(--bosw-sink); }
 .bosw-norms-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.bosw-bars { position: relative; height: 30px; }
+.bosw-bars { position: relative; height: 30px; overflow-x: clip; }
+.bosw-figcaption { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: baseline;
+  margin: 4px 0 0; }
+.bosw-figcaption[hidden], .bosw-strip-note[hidden], .bosw-zoom-reset[hidden] { display: none; }
+.bosw-zoom-reset { font: inherit; font-size: 12px; color: var(--bosw-fg);
+  background: var(--bosw-bg); border: 1px solid var(--bosw-border); border-radius: 4px;
+  padding: 0 6px; cursor: pointer; }
+.bosw-zoom-reset:disabled { color: var(--bosw-muted); cursor: default; opacity: 0.6; }
+.bosw-token-gap { color: var(--bosw-muted); padding: 0 2px; }
 .bosw-bar { position: absolute; bottom: 0; background: var(--bosw-accent); opacity: 0.75; }
 .bosw-norms-row.value .bosw-bar { background: var(--bosw-muted); opacity: 0.6; }
 .bosw-bar.massive { background: var(--bosw-sink); opacity: 1; }

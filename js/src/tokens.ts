@@ -1,4 +1,5 @@
-// Tokens: readable token text (displayToken, pure) and the clickable token strip (DOM).
+// Tokens: readable token text (displayToken, pure), which tokens the strip shows for long
+// texts (stripWindow, pure) and the clickable token strip (DOM), at most MAX_STRIP tokens.
 // Token text is data: it is only ever written with textContent, never parsed as markup.
 
 /**
@@ -13,19 +14,103 @@ export function displayToken(tok: string): string {
   return s;
 }
 
+/** Most tokens the strip renders; longer texts show a window and the sinks. */
+export const MAX_STRIP = 300;
+
+export interface StripWindow {
+  /** token indices to render, ascending */
+  indices: number[];
+  /** the contiguous window [start, end) */
+  start: number;
+  end: number;
+  /** sink tokens outside the window that are rendered too */
+  extraSinks: number;
+  /** sink tokens outside the window left out (more than max / 4 of them) */
+  hiddenSinks: number;
+}
+
+/**
+ * Which tokens to render out of T: all when T <= max; else a window of consecutive tokens
+ * centred on `center` (the selected query; the start of the text when -1) plus the sink
+ * tokens (up to max / 4 of them, in text order) outside it.
+ */
+export function stripWindow(
+  T: number,
+  center: number,
+  sinks: ArrayLike<number>,
+  max = MAX_STRIP,
+): StripWindow {
+  if (T <= max) {
+    return { indices: Array.from({ length: T }, (_, i) => i), start: 0, end: T, ...NONE };
+  }
+  const sinkIdx: number[] = [];
+  for (let i = 0; i < T; i++) if (sinks[i]) sinkIdx.push(i);
+  const cap = Math.floor(max / 4);
+  const c = Math.max(center, 0);
+  let size = max - Math.min(cap, sinkIdx.length);
+  let start = 0;
+  let end = 0;
+  let outside: number[] = [];
+  for (;;) {
+    // the window grows when sinks it swallowed leave room (terminates: size only grows)
+    start = Math.max(0, Math.min(T - size, c - Math.floor(size / 2)));
+    end = start + size;
+    outside = sinkIdx.filter((i) => i < start || i >= end);
+    const want = max - Math.min(cap, outside.length);
+    if (want <= size) break;
+    size = want;
+  }
+  const extra = outside.slice(0, Math.max(0, max - size));
+  const indices = [...extra.filter((i) => i < start)];
+  for (let i = start; i < end; i++) indices.push(i);
+  indices.push(...extra.filter((i) => i >= end));
+  return {
+    indices,
+    start,
+    end,
+    extraSinks: extra.length,
+    hiddenSinks: outside.length - extra.length,
+  };
+}
+
+const NONE = { extraSinks: 0, hiddenSinks: 0 };
+
+/** The note above a windowed strip (empty when every token is shown). */
+export function stripNote(w: StripWindow, T: number): string {
+  if (w.indices.length >= T) return "";
+  const sinks = w.extraSinks
+    ? ` and ${w.extraSinks} sink token${w.extraSinks === 1 ? "" : "s"}`
+    : "";
+  const left = w.hiddenSinks ? ` (${w.hiddenSinks} more sinks not listed)` : "";
+  return (
+    `Showing tokens ${w.start}–${w.end - 1} of ${T}${sinks}${left}; ` +
+    "select a query (click the matrix, or arrow keys on it) to move the window."
+  );
+}
+
 export interface StripCallbacks {
   onSelect(index: number): void;
   onHover(index: number): void;
 }
 
-/** The token strip: one element per token, `sink` and `selected` classes kept in sync. */
+/**
+ * The token strip: one element per rendered token (all of them up to MAX_STRIP, else the
+ * window of stripWindow), `sink` and `selected` classes kept in sync; `note` says which.
+ */
 export class TokenStrip {
   readonly el: HTMLDivElement;
-  private items: HTMLElement[] = [];
+  readonly note: HTMLDivElement;
+  private tokens: string[] = [];
+  private items = new Map<number, HTMLElement>();
+  private windowKey = "";
   private sinks: ArrayLike<number> = [];
   private selected = -1;
 
   constructor(doc: Document, cb: StripCallbacks) {
+    this.note = doc.createElement("div");
+    this.note.className = "bosw-caption bosw-strip-note";
+    this.note.dataset.testid = "bosw-strip-note";
+    this.note.hidden = true;
     this.el = doc.createElement("div");
     this.el.className = "bosw-tokens";
     this.el.dataset.testid = "bosw-tokens";
@@ -42,11 +127,29 @@ export class TokenStrip {
     this.el.addEventListener("mouseleave", () => cb.onHover(-1));
   }
 
-  /** Rebuild the elements for a new token list. */
+  /** Take a new token list (elements are built by the next update). */
   setTokens(tokens: string[]): void {
+    this.tokens = tokens;
+    this.windowKey = "";
+    this.render(stripWindow(tokens.length, -1, []));
+  }
+
+  private render(w: StripWindow): void {
     const doc = this.el.ownerDocument;
-    this.el.replaceChildren();
-    this.items = tokens.map((tok, i) => {
+    const T = this.tokens.length;
+    this.items = new Map();
+    const children: HTMLElement[] = [];
+    let prev = -1;
+    for (const i of w.indices) {
+      if (prev >= 0 && i > prev + 1) {
+        const gap = doc.createElement("span");
+        gap.className = "bosw-token-gap";
+        gap.textContent = "…";
+        gap.title = `${i - prev - 1} tokens not listed`;
+        children.push(gap);
+      }
+      prev = i;
+      const tok = this.tokens[i] ?? "";
       const span = doc.createElement("span");
       span.className = "bosw-token";
       span.dataset.testid = "bosw-token";
@@ -54,23 +157,36 @@ export class TokenStrip {
       span.setAttribute("role", "listitem");
       span.textContent = displayToken(tok);
       span.title = `#${i}: ${JSON.stringify(tok)}`;
-      return span;
-    });
-    this.el.append(...this.items);
+      this.items.set(i, span);
+      children.push(span);
+    }
+    this.el.replaceChildren(...children);
+    const note = stripNote(w, T);
+    this.note.textContent = note;
+    this.note.hidden = !note;
     this.sinks = [];
     this.selected = -1;
   }
 
   /** Apply the sink mask and the selection, touching only elements that change. */
   update(sinks: ArrayLike<number>, selected: number): void {
-    for (let i = 0; i < this.items.length; i++) {
+    const T = this.tokens.length;
+    if (T > MAX_STRIP) {
+      const w = stripWindow(T, selected, sinks);
+      const key = w.indices.join(",");
+      if (key !== this.windowKey) {
+        this.windowKey = key;
+        this.render(w);
+      }
+    }
+    for (const [i, item] of this.items) {
       const on = Boolean(sinks[i]);
-      if (on !== Boolean(this.sinks[i])) this.items[i].classList.toggle("sink", on);
+      if (on !== Boolean(this.sinks[i])) item.classList.toggle("sink", on);
     }
     this.sinks = Array.from(sinks);
     if (selected !== this.selected) {
-      this.items[this.selected]?.classList.remove("selected");
-      this.items[selected]?.classList.add("selected");
+      this.items.get(this.selected)?.classList.remove("selected");
+      this.items.get(selected)?.classList.add("selected");
       this.selected = selected;
     }
   }

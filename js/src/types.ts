@@ -56,12 +56,18 @@ export interface TokenStats {
   massive: number[];
 }
 
+export type Encoding = "float16" | "uint8";
+
 /** Python -> browser: one slice; its bytes travel as buffers[0]. */
 export interface SliceReply {
   kind: "slice";
   layer: number;
   head: number;
   weighting: Weighting;
+  /** dtype of the bytes: uint8 (quantised) from T = 1024, else float16 */
+  encoding: Encoding;
+  /** largest absolute error of a decoded value (codec.error_bound) */
+  error_bound: number;
   /** null for runs without hidden-state norms: the norms strip is hidden. */
   stats: TokenStats | null;
 }

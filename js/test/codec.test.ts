@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decode, encode, floatToHalf, halfToFloat } from "../src/codec";
+import { decode, encode, FLAG_LOWER, floatToHalf, halfToFloat } from "../src/codec";
 
 const FIX = resolve(__dirname, "../../tests/fixtures");
 
@@ -18,8 +18,18 @@ describe("golden fixtures shared with pytest", () => {
   >;
   const files = Object.keys(golden);
 
-  it("lists both dtypes", () => {
-    expect(files).toEqual(expect.arrayContaining(["golden_f16.bin", "golden_u8.bin"]));
+  it("lists both dtypes and the lower-triangular packing", () => {
+    expect(files).toEqual(
+      expect.arrayContaining(["golden_f16.bin", "golden_u8.bin", "golden_tri_u8.bin"]),
+    );
+  });
+
+  it("writes golden_tri_u8.bin byte for byte (flag bit 0, T(T+1)/2 values)", () => {
+    const want = new Uint8Array(readFileSync(resolve(FIX, "golden_tri_u8.bin")));
+    const g = golden["golden_tri_u8.bin"];
+    const got = new Uint8Array(encode(g.shape, g.values, "uint8", true));
+    expect(want[7]).toBe(FLAG_LOWER);
+    expect(Array.from(got)).toEqual(Array.from(want));
   });
 
   for (const file of files) {
@@ -89,6 +99,38 @@ describe("hand-made buffers", () => {
         expect(Math.abs(out.data[i] - v)).toBeLessThanOrEqual(scale / 2 + 1e-6);
       }
     }
+  });
+
+  it("round-trips lower-triangular slices to [T, T] with zeros above the diagonal", () => {
+    for (const T of [1, 2, 5, 17]) {
+      const data = new Array(T * T).fill(0);
+      for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) data[q * T + k] = 1 / (q + 1);
+      for (const dtype of ["float16", "uint8"] as const) {
+        const buf = encode([T, T], data, dtype, true);
+        const item = dtype === "uint8" ? 1 : 2;
+        const head = buf.byteLength - ((T * (T + 1)) / 2) * item;
+        expect(head % 8).toBe(0);
+        const out = decode(buf);
+        expect(out.shape).toEqual([T, T]);
+        for (const [i, v] of data.entries()) {
+          if (v === 0) expect(out.data[i]).toBe(0);
+          else expect(Math.abs(out.data[i] - v)).toBeLessThanOrEqual(1 / 255 / 2 + 1e-6);
+        }
+      }
+    }
+  });
+
+  it("refuses to pack a matrix with weight above the diagonal or a non-square shape", () => {
+    expect(() => encode([2, 2], [1, 0.5, 0, 1], "float16", true)).toThrow(/above the diagonal/);
+    expect(() => encode([1, 2], [1, 0], "float16", true)).toThrow(/\[T, T\]/);
+  });
+
+  it("rejects unknown flags and a packed flag on a non-square shape", () => {
+    const b = new Uint8Array(encode([2, 3], [1, 0, 0, 0.5, 0.5, 0]));
+    b[7] = 2;
+    expect(() => decode(b)).toThrow(/flags/);
+    b[7] = FLAG_LOWER;
+    expect(() => decode(b)).toThrow(/not a square/);
   });
 
   it("puts the data at a multiple of 8 bytes", () => {

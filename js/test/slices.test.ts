@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encode } from "../src/codec";
-import { alphaOf, prunedOf, SliceClient } from "../src/slices";
+import { alphaOf, parseEncoding, prunedOf, quantNote, roundUp, SliceClient } from "../src/slices";
 import type { SliceRequest, WidgetModel } from "../src/types";
 
 function setup(T = 2) {
@@ -51,6 +51,31 @@ describe("SliceClient", () => {
     expect(arrived).toEqual(["4|2|raw"]);
     expect(errors[0]).toBe("No layer 99.");
     expect(errors[1]).toMatch(/Could not decode/);
+  });
+
+  it("keeps what the reply says about the encoding and its error bound", () => {
+    const { c } = setup(3);
+    const data = [1, 0, 0, 0.5, 0.5, 0, 0.2, 0.3, 0.5];
+    const bytes = encode([3, 3], data, "uint8", true);
+    const msg = { kind: "slice", layer: 0, head: 0, weighting: "raw" };
+    c.handle({ ...msg, encoding: "uint8", error_bound: 0.00196 }, [new DataView(bytes)]);
+    const e = c.get(0, 0, "raw");
+    expect(e?.encoding).toBe("uint8");
+    expect(e?.errorBound).toBe(0.00196);
+    expect(Array.from(e?.data ?? []).map((v) => Math.round(v * 100) / 100)).toEqual(data);
+    expect(e && quantNote(e)).toBe("values quantised to 8 bits (error ≤ 0.0020)");
+  });
+
+  it("states quantisation only for uint8 and never rounds the bound down", () => {
+    expect(quantNote({ encoding: "float16", errorBound: 0.0005 })).toBe("");
+    expect(quantNote({ encoding: "uint8", errorBound: null })).toBe("values quantised to 8 bits");
+    expect(roundUp(0.001901)).toBe("0.0020");
+    expect(roundUp(0.0019)).toBe("0.0019");
+    expect(roundUp(0)).toBe("0");
+    expect(parseEncoding({ encoding: "int4", error_bound: -1 })).toEqual({
+      encoding: null,
+      errorBound: null,
+    });
   });
 
   it("prefetches in-range neighbours only, head -1 included", () => {

@@ -11,7 +11,7 @@ from bos_widget import codec
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
-@pytest.mark.parametrize("name", ["golden_f16.bin", "golden_u8.bin"])
+@pytest.mark.parametrize("name", ["golden_f16.bin", "golden_u8.bin", "golden_tri_u8.bin"])
 def test_golden_fixture_decodes_to_the_stated_values(name):
     expected = json.loads((FIXTURES / "golden.json").read_text())[name]
     got = codec.decode((FIXTURES / name).read_bytes())
@@ -19,10 +19,56 @@ def test_golden_fixture_decodes_to_the_stated_values(name):
     np.testing.assert_allclose(got.ravel(), expected["values"], atol=expected["tolerance"] + 1e-7)
 
 
-def test_golden_fixture_is_what_encode_writes_today():
-    expected = json.loads((FIXTURES / "golden.json").read_text())["golden_f16.bin"]
-    arr = np.array(expected["values"], dtype=np.float32).reshape(expected["shape"])
-    assert codec.encode(arr, "float16") == (FIXTURES / "golden_f16.bin").read_bytes()
+@pytest.mark.parametrize(
+    ("name", "encoding", "lower"),
+    [("golden_f16.bin", "float16", False), ("golden_tri_u8.bin", "uint8", True)],
+)
+def test_golden_fixture_is_what_encode_writes_today(name, encoding, lower):
+    expected = json.loads((FIXTURES / "golden.json").read_text())[name]
+    arr = np.array(expected["values"], dtype=np.float64).reshape(expected["shape"])
+    assert codec.encode(arr, encoding, lower) == (FIXTURES / name).read_bytes()
+
+
+def test_lower_triangular_fixture_sets_flag_bit_0_and_holds_t_t_plus_1_over_2_values():
+    blob = (FIXTURES / "golden_tri_u8.bin").read_bytes()
+    assert blob[7] == codec.FLAG_LOWER
+    assert len(blob) == 24 + 4 * 5 // 2  # 16-byte header, scale and offset, then 10 values
+    out = codec.decode(blob)
+    assert not np.triu(out, 1).any()
+
+
+@pytest.mark.parametrize("encoding", ["float16", "uint8"])
+@pytest.mark.parametrize("T", [1, 2, 5, 33])
+def test_lower_triangular_round_trip_is_the_full_matrix_within_the_bound(encoding, T):
+    arr = np.tril(np.random.default_rng(T).random((T, T))).astype(np.float32)
+    blob = codec.encode(arr, encoding, lower=True)
+    out = codec.decode(blob)
+    assert out.shape == (T, T)
+    assert (np.triu(out, 1) == 0).all()
+    assert np.abs(out - arr).max() <= codec.error_bound(arr, encoding)
+    assert len(blob) < len(codec.encode(arr, encoding)) or T == 1
+
+
+def test_lower_triangular_packing_halves_a_causal_slice():
+    arr = np.tril(np.random.default_rng(3).random((256, 256)))
+    full, packed = codec.encode(arr, "uint8"), codec.encode(arr, "uint8", lower=True)
+    assert len(packed) < 0.51 * len(full)
+
+
+@pytest.mark.parametrize("arr", [np.ones((3, 3)), np.zeros((2, 3)), np.zeros(4)])
+def test_lower_refuses_arrays_that_are_not_lower_triangular_squares(arr):
+    with pytest.raises(ValueError, match="lower=False"):
+        codec.encode(arr, "float16", lower=True)
+
+
+def test_decode_rejects_unknown_flags_and_a_packed_flag_on_a_non_square_shape():
+    blob = bytearray(codec.encode(np.zeros((2, 3))))
+    blob[7] = 2
+    with pytest.raises(ValueError, match="flags 2"):
+        codec.decode(bytes(blob))
+    blob[7] = codec.FLAG_LOWER
+    with pytest.raises(ValueError, match="lower-triangular"):
+        codec.decode(bytes(blob))
 
 
 @pytest.mark.parametrize("encoding", ["float16", "uint8"])

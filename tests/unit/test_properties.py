@@ -21,6 +21,25 @@ def test_codec_round_trip_within_the_stated_bound(arr, encoding):
     assert np.abs(out.astype(np.float64) - arr).max() <= codec.error_bound(arr, encoding)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 24).flatmap(
+        lambda t: hnp.arrays(np.float32, (t, t), elements=st.floats(0, 1, width=32))
+    ),
+    st.sampled_from(["float16", "uint8"]),
+)
+def test_lower_triangular_packing_round_trips_to_the_full_matrix(arr, encoding):
+    low = np.tril(arr)
+    blob = codec.encode(low, encoding, lower=True)
+    T = low.shape[0]
+    out = codec.decode(blob)
+    assert out.shape == (T, T) and blob[7] == codec.FLAG_LOWER
+    assert (out[np.triu_indices(T, 1)] == 0).all()  # above the diagonal: exact zeros
+    assert np.abs(out.astype(np.float64) - low).max() <= codec.error_bound(low, encoding)
+    item = 2 if encoding == "float16" else 1
+    assert len(blob) - T * (T + 1) // 2 * item == len(codec.encode(low[:1, :1], encoding)) - item
+
+
 @st.composite
 def attention(draw, max_t=7):
     """Row-stochastic [L, H, T, T] attention, causal or not."""

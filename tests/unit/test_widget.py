@@ -100,6 +100,32 @@ def test_slice_server_bytes_decode_to_the_attention(run):
     assert server.encoded(2, 1, "raw") is server.encoded(2, 1, "raw")  # cached
 
 
+def test_slice_server_packs_causal_slices_and_not_bidirectional_ones(run):
+    assert run.meta.causal
+    content, [blob] = SliceServer(run).reply(1, 0, "raw")
+    assert blob[7] == codec.FLAG_LOWER and content["encoding"] == "float16"
+    T = run.T
+    assert len(blob) == 8 + 8 + T * (T + 1)  # header, shape, then T(T+1)/2 float16 values
+    assert content["error_bound"] == codec.error_bound(SliceServer(run).matrix(1, 0), "float16")
+    att = np.random.default_rng(0).random((1, 1, 6, 6)).astype(np.float32)
+    bidir = run_from_attentions(att / att.sum(-1, keepdims=True), list("abcdef"), causal=False)
+    assert SliceServer(bidir).encoded(0, 0)[7] == 0
+
+
+@pytest.mark.parametrize(("T", "encoding"), [(1023, "float16"), (1024, "uint8")])
+def test_slice_server_quantises_to_uint8_from_t_1024_and_states_the_bound(T, encoding):
+    att = np.tril(np.random.default_rng(T).random((1, 1, T, T))).astype(np.float32)
+    run_ = run_from_attentions(att / att.sum(-1, keepdims=True), ["t"] * T, causal=True)
+    server = SliceServer(run_)
+    content, [blob] = server.reply(0, 0, "raw")
+    assert content["encoding"] == encoding and blob[5] == codec.DTYPE_CODES[encoding]
+    assert blob[7] == codec.FLAG_LOWER
+    got, want = codec.decode(blob), server.matrix(0, 0)
+    assert 0 < content["error_bound"] <= (1 / 255 if encoding == "uint8" else 1e-3)
+    assert np.abs(got - want).max() <= content["error_bound"]
+    assert len(blob) < (0.26 if encoding == "uint8" else 0.51) * 2 * T * T
+
+
 def test_slice_server_cache_is_bounded(run):
     server = SliceServer(run, cache_size=3)
     for layer in range(3):

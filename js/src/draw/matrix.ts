@@ -1,10 +1,12 @@
-// Matrix painter: the [T, T] slice as a heatmap (rows = queries, columns = keys) through
-// ImageData, aggregated by max per pixel block when T exceeds the pixels; sink columns marked
-// above, selection outlined, with axis labels (thinned) and a colour bar.
+// Matrix painter: the visible region of the [T, T] slice (all of it, or a zoomed block) as a
+// heatmap (rows = queries, columns = keys) through ImageData, aggregated by max per pixel
+// block when the region exceeds the pixels; sink columns marked above, selection outlined,
+// a rubber band while dragging, axis labels (thinned) and a colour bar.
 
-import { aggregate, blockEdges } from "../aggregate";
+import { aggregateRegion, blockEdges } from "../aggregate";
 import { labelDrop, niceEvery, stripLayout, truncate } from "../layout";
 import { mix, rgbCss } from "../scale";
+import { fullRegion, type Region } from "../zoom";
 import { fitCanvas, fitText, maxLabelWidth, pixelRatio, type Theme } from "./theme";
 
 export interface MatrixInput {
@@ -16,6 +18,10 @@ export interface MatrixInput {
   selected: number;
   /** hovered cell [q, k] or null */
   hover: [number, number] | null;
+  /** visible queries and keys; the whole matrix when omitted */
+  region?: Region;
+  /** cells [q, k] at the two corners of a drag in progress, drawn as a dashed box */
+  band?: [[number, number], [number, number]] | null;
   title: string;
   theme: Theme;
   width: number;
@@ -26,6 +32,9 @@ export interface MatrixHit {
   y0: number;
   size: number;
   T: number;
+  region: Region;
+  /** pixels (device) per side of the image: region cells per pixel = span / n */
+  n: number;
 }
 
 /** Colour scale exponent: the image loop below hard-codes the square root. */
@@ -36,35 +45,37 @@ const LINE_H = 13;
 /** Holds the offscreen image so hover and selection repaints skip the pixel loop. */
 export class MatrixPainter {
   private off: HTMLCanvasElement | null = null;
-  private key: [Float32Array | null, number, Uint8ClampedArray | null] = [null, 0, null];
+  private key: unknown[] = [];
 
-  private image(doc: Document, a: MatrixInput, n: number): HTMLCanvasElement {
+  private image(doc: Document, a: MatrixInput, R: Region, n: number): HTMLCanvasElement {
     const off = this.off ?? doc.createElement("canvas");
     this.off = off;
-    const [kd, kn, kl] = this.key;
-    if (kd === a.data && kn === n && kl === a.theme.lut) return off;
-    const { T } = a;
-    const vals = n < T ? aggregate(a.data, T, n, "max") : a.data;
-    const edges = n < T ? blockEdges(T, n) : null;
-    off.width = n;
-    off.height = n;
+    const nr = Math.min(n, R.q1 - R.q0);
+    const nc = Math.min(n, R.k1 - R.k0);
+    const key = [a.data, nr, nc, a.theme.lut, R.q0, R.q1, R.k0, R.k1];
+    if (key.every((v, i) => v === this.key[i])) return off;
+    const vals = aggregateRegion(a.data, a.T, R, nr, nc);
+    const re = blockEdges(R.q1 - R.q0, nr);
+    const ce = blockEdges(R.k1 - R.k0, nc);
+    off.width = nc;
+    off.height = nr;
     const ctx = off.getContext("2d");
     if (!ctx) throw new Error("This browser gave no 2D canvas context; the widget cannot draw.");
-    const img = ctx.createImageData(n, n);
+    const img = ctx.createImageData(nc, nr);
     const px = img.data;
     const lut = a.theme.lut;
     const masked = mix(a.theme.bg, a.theme.border, 0.3);
-    for (let r = 0; r < n; r++) {
-      const lastQ = edges ? edges[r + 1] - 1 : r;
-      for (let c = 0; c < n; c++) {
-        const o = (r * n + c) * 4;
-        const firstK = edges ? edges[c] : c;
+    for (let r = 0; r < nr; r++) {
+      const lastQ = R.q0 + re[r + 1] - 1;
+      for (let c = 0; c < nc; c++) {
+        const o = (r * nc + c) * 4;
+        const firstK = R.k0 + ce[c];
         if (a.causal && firstK > lastQ) {
           px[o] = masked[0];
           px[o + 1] = masked[1];
           px[o + 2] = masked[2];
         } else {
-          const v = vals[r * n + c];
+          const v = vals[r * nc + c];
           const li = (v <= 0 ? 0 : v >= 1 ? 255 : (Math.sqrt(v) * 255 + 0.5) | 0) * 4;
           px[o] = lut[li];
           px[o + 1] = lut[li + 1];
@@ -74,41 +85,53 @@ export class MatrixPainter {
       }
     }
     ctx.putImageData(img, 0, 0);
-    this.key = [a.data, n, lut];
+    this.key = key;
     return off;
   }
 
   draw(canvas: HTMLCanvasElement, a: MatrixInput): MatrixHit {
     const th = a.theme;
     const { T } = a;
+    const R = a.region ?? fullRegion(T);
+    const nq = Math.max(1, R.q1 - R.q0);
+    const nk = Math.max(1, R.k1 - R.k0);
+    const span = Math.max(nq, nk);
     const probe = canvas.getContext("2d");
     if (!probe) throw new Error("This browser gave no 2D canvas context; the widget cannot draw.");
     const cut = (s: string) => truncate(s, 12);
-    // token labels only fit when cells are >= 11 px, i.e. for small T: measure only then
-    const maybe = 620 / Math.max(1, T) >= 11;
-    const maxW = maybe ? Math.min(maxLabelWidth(probe, a.labels, `11px ${th.mono}`, cut), 90) : 40;
+    // token labels only fit when cells are >= 11 px, i.e. for a few tokens: measure only then
+    const maybe = 620 / span >= 11;
+    const shown = maybe
+      ? [...a.labels.slice(R.q0, R.q1), ...a.labels.slice(R.k0, R.k1)]
+      : ([] as string[]);
+    const maxW = maybe ? Math.min(maxLabelWidth(probe, shown, `11px ${th.mono}`, cut), 90) : 40;
     const rm = 70;
     let lm = maxW + 26;
     let size = Math.max(60, Math.min(a.width - lm - rm, 620));
-    const labels = maybe && size / Math.max(1, T) >= 11;
+    const labels = maybe && size / span >= 11;
     if (!labels) {
       lm = 56;
       size = Math.max(60, Math.min(a.width - lm - rm, 620));
     }
     const x0 = lm;
     const y0 = TITLE_H + 16;
-    const keyStrip = stripLayout(T, x0, x0 + size, maxW, LINE_H);
+    const keyStrip = stripLayout(nk, x0, x0 + size, maxW, LINE_H);
     const drop = labels ? labelDrop(maxW, LINE_H, keyStrip.angle) + 10 : 22;
     const height = y0 + size + drop + 22;
     const ctx = fitCanvas(canvas, a.width, height);
-    const n = Math.max(1, Math.min(T, Math.floor(size * pixelRatio(canvas))));
-    const img = this.image(canvas.ownerDocument, a, n);
+    const n = Math.max(1, Math.min(span, Math.floor(size * pixelRatio(canvas))));
+    const img = this.image(canvas.ownerDocument, a, R, n);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(img, x0, y0, size, size);
     ctx.strokeStyle = rgbCss(th.border);
     ctx.lineWidth = 1;
     ctx.strokeRect(x0 - 1.5, y0 - 1.5, size + 3, size + 3); // outside the cells: column 0 matters
-    const c = size / Math.max(1, T);
+    const cw = size / nk; // cell width (keys) and height (queries)
+    const ch = size / nq;
+    const X = (k: number) => x0 + (k - R.k0) * cw;
+    const Y = (q: number) => y0 + (q - R.q0) * ch;
+    const inQ = (q: number) => q >= R.q0 && q < R.q1;
+    const inK = (k: number) => k >= R.k0 && k < R.k1;
 
     // title, axis names
     ctx.textBaseline = "middle";
@@ -131,60 +154,71 @@ export class MatrixPainter {
 
     // sink columns
     ctx.fillStyle = rgbCss(th.sink);
-    for (let k = 0; k < T; k++) {
+    for (let k = R.k0; k < R.k1; k++) {
       if (!a.sinks[k]) continue;
-      const w = Math.max(c, 4);
-      ctx.fillRect(x0 + (k + 0.5) * c - w / 2, y0 - 10, w, 6);
+      const w = Math.max(cw, 4);
+      ctx.fillRect(X(k + 0.5) - w / 2, y0 - 10, w, 6);
     }
 
-    // selection and hover
-    if (a.selected >= 0 && a.selected < T) {
-      ctx.strokeStyle = rgbCss(th.accent);
-      ctx.lineWidth = 1.5;
-      ctx.strokeRect(x0, y0 + a.selected * c, size, Math.max(c, 1.5));
-      ctx.setLineDash([3, 3]);
-      ctx.strokeRect(x0 + a.selected * c, y0, Math.max(c, 1.5), size);
-      ctx.setLineDash([]);
-    }
-    if (a.hover) {
+    // selection, hover and the rubber band of a drag
+    const sel = a.selected;
+    ctx.strokeStyle = rgbCss(th.accent);
+    ctx.lineWidth = 1.5;
+    if (sel >= 0 && inQ(sel)) ctx.strokeRect(x0, Y(sel), size, Math.max(ch, 1.5));
+    ctx.setLineDash([3, 3]);
+    if (sel >= 0 && inK(sel)) ctx.strokeRect(X(sel), y0, Math.max(cw, 1.5), size);
+    ctx.setLineDash([]);
+    if (a.hover && inQ(a.hover[0]) && inK(a.hover[1])) {
       const [q, k] = a.hover;
       ctx.strokeStyle = rgbCss(th.fg);
-      ctx.lineWidth = 1.5;
-      ctx.strokeRect(x0 + k * c - 1, y0 + q * c - 1, Math.max(c, 1) + 2, Math.max(c, 1) + 2);
+      ctx.strokeRect(X(k) - 1, Y(q) - 1, Math.max(cw, 1) + 2, Math.max(ch, 1) + 2);
+    }
+    if (a.band) {
+      const [[qa, ka], [qb, kb]] = a.band;
+      const [qlo, klo] = [Math.min(qa, qb), Math.min(ka, kb)];
+      ctx.strokeStyle = rgbCss(th.accent);
+      ctx.setLineDash([4, 3]);
+      ctx.strokeRect(X(klo), Y(qlo), (Math.abs(ka - kb) + 1) * cw, (Math.abs(qa - qb) + 1) * ch);
+      ctx.setLineDash([]);
     }
 
     // axis labels: tokens when cells are tall enough, else round indices
     ctx.fillStyle = rgbCss(th.fg);
     if (labels) {
       ctx.font = `11px ${th.mono}`;
-      ctx.textAlign = "right";
-      ctx.textBaseline = "middle";
-      for (let i = 0; i < T; i++) {
-        ctx.fillStyle = rgbCss(a.sinks[i] ? th.sink : i === a.selected ? th.accent : th.fg);
-        ctx.fillText(cut(a.labels[i]), x0 - 5, y0 + (i + 0.5) * c);
+      for (let q = R.q0; q < R.q1; q++) {
+        ctx.textAlign = "right";
+        ctx.textBaseline = "middle";
+        ctx.fillStyle = rgbCss(a.sinks[q] ? th.sink : q === sel ? th.accent : th.fg);
+        ctx.fillText(cut(a.labels[q]), x0 - 5, Y(q + 0.5));
+      }
+      for (let k = R.k0; k < R.k1; k++) {
+        if ((k - R.k0) % keyStrip.every !== 0) continue;
+        ctx.fillStyle = rgbCss(a.sinks[k] ? th.sink : k === sel ? th.accent : th.fg);
         ctx.save();
-        ctx.translate(keyStrip.xs[i], y0 + size + 5);
+        ctx.translate(keyStrip.xs[k - R.k0], y0 + size + 5);
         ctx.rotate(keyStrip.angle);
         ctx.textAlign = keyStrip.angle === 0 ? "center" : "right";
         ctx.textBaseline = keyStrip.angle === 0 ? "top" : "middle";
-        if (i % keyStrip.every === 0) ctx.fillText(cut(a.labels[i]), 0, 0);
+        ctx.fillText(cut(a.labels[k]), 0, 0);
         ctx.restore();
       }
     } else {
       ctx.font = `10px ${th.font}`;
       ctx.fillStyle = rgbCss(th.muted);
-      const every = niceEvery(Math.ceil(T / 8));
-      for (let i = 0; i < T; i += every) {
-        ctx.textAlign = "right";
-        ctx.textBaseline = "middle";
-        ctx.fillText(String(i), x0 - 5, y0 + (i + 0.5) * c);
-        ctx.textAlign = "center";
-        ctx.textBaseline = "top";
-        ctx.fillText(String(i), x0 + (i + 0.5) * c, y0 + size + 5);
-      }
+      const ticks = (lo: number, hi: number, draw: (i: number) => void) => {
+        const every = niceEvery(Math.ceil((hi - lo) / 8));
+        for (let i = Math.ceil(lo / every) * every; i < hi; i += every) draw(i);
+      };
+      ctx.textAlign = "right";
+      ctx.textBaseline = "middle";
+      ticks(R.q0, R.q1, (q) => ctx.fillText(String(q), x0 - 5, Y(q + 0.5)));
+      ctx.textAlign = "center";
+      ctx.textBaseline = "top";
+      ticks(R.k0, R.k1, (k) => ctx.fillText(String(k), X(k + 0.5), y0 + size + 5));
     }
     this.colorBar(ctx, th, x0 + size + 16, y0, size);
-    return { x0, y0, size, T };
+    return { x0, y0, size, T, region: R, n };
   }
 
   private colorBar(ctx: CanvasRenderingContext2D, th: Theme, x: number, y: number, h: number) {
@@ -211,10 +245,19 @@ export class MatrixPainter {
   }
 }
 
-/** Map a pointer position to [query, key], or null outside the matrix. */
+/** Map a pointer position to [query, key] in the visible region, or null outside it. */
 export function cellAt(hit: MatrixHit, x: number, y: number): [number, number] | null {
-  const c = hit.size / Math.max(1, hit.T);
-  const k = Math.floor((x - hit.x0) / c);
-  const q = Math.floor((y - hit.y0) / c);
-  return q >= 0 && q < hit.T && k >= 0 && k < hit.T ? [q, k] : null;
+  const R = hit.region;
+  const k = R.k0 + Math.floor(((x - hit.x0) / hit.size) * (R.k1 - R.k0));
+  const q = R.q0 + Math.floor(((y - hit.y0) / hit.size) * (R.q1 - R.q0));
+  return q >= R.q0 && q < R.q1 && k >= R.k0 && k < R.k1 ? [q, k] : null;
+}
+
+/** Like cellAt, but a point outside the matrix maps to the nearest cell (for drags). */
+export function cellNear(hit: MatrixHit, x: number, y: number): [number, number] {
+  const R = hit.region;
+  const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi - 1, v));
+  const k = R.k0 + Math.floor(((x - hit.x0) / hit.size) * (R.k1 - R.k0));
+  const q = R.q0 + Math.floor(((y - hit.y0) / hit.size) * (R.q1 - R.q0));
+  return [clamp(q, R.q0, R.q1), clamp(k, R.k0, R.k1)];
 }
