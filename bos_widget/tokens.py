@@ -8,19 +8,22 @@ really is, with visible marks for whitespace: ``␣`` for a space, ``↵`` for a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 WHITESPACE_MARKS = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
+# Bidi controls, zero-width characters and the BOM would reorder or hide text: show their code
+# point instead (the front end does the same, js/src/tokens.ts).
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _MARKERS = {"Ġ": " ", "▁": " ", "Ċ": "\n", "ĉ": "\t"}
 
 
 def readable(text: str) -> str:
-    """Replace whitespace with visible marks; an empty token becomes ``∅``."""
+    """Replace whitespace and invisible characters with visible marks; ``""`` becomes ``∅``."""
     if text == "":
         return "∅"
     out = "".join(WHITESPACE_MARKS.get(ch, ch) for ch in text)
-    # a word with one leading space reads better as "␣word" than with a gap
-    return out
+    return _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", out)
 
 
 def _marker_fallback(raw: str) -> str:

@@ -11,8 +11,15 @@ export function displayToken(tok: string): string {
   const lead = /^[Ġ▁ ]+/.exec(tok);
   let s = lead ? "␣".repeat(lead[0].length) + tok.slice(lead[0].length) : tok;
   s = s.replace(/[Ċ\n]/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "␍");
-  return s;
+  return s.replace(INVISIBLE, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase()}⟩`);
 }
+
+/**
+ * Characters that would reorder or hide text: bidi embeddings, overrides and isolates, marks,
+ * zero-width spaces and joiners, the BOM. Shown as visible code points so that a token can
+ * neither spoof its neighbours ("\u202Eevil" reading "live") nor look empty.
+ */
+const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g;
 
 /** Most tokens the strip renders; longer texts show a window and the sinks. */
 export const MAX_STRIP = 300;

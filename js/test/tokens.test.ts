@@ -95,3 +95,11 @@ describe("token strip window", () => {
     expect(stripNote(w, T)).toContain(`${T - MAX_STRIP} more sinks not listed`);
   });
 });
+
+describe("invisible characters", () => {
+  it("shows bidi controls and zero-width characters as code points", () => {
+    expect(displayToken("\u202Eevil\u202C")).toBe("⟨U+202E⟩evil⟨U+202C⟩");
+    expect(displayToken("zero\u200Bwidth")).toBe("zero⟨U+200B⟩width");
+    expect(displayToken("plain")).toBe("plain");
+  });
+});

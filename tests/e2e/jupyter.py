@@ -328,3 +328,61 @@ def shot(page: Page, name: str, target: Locator | None = None) -> pathlib.Path:
     except Exception as exc:  # noqa: BLE001 - a screenshot must never hide the real failure
         print(f"screenshot {path} failed: {exc}")
     return path
+
+
+# ---- a notebook of the test's own, run in a page of its own ---------------------------------
+
+
+def write_notebook(root: pathlib.Path, name: str, cells: list[str]) -> None:
+    """Write a notebook of code cells (no outputs) into the server's root dir."""
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": []}
+    nb = {
+        "cells": [{**cell, "source": src} for src in cells],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (root / name).write_text(json.dumps(nb))
+
+
+def open_alone(page: Page, server: JupyterServer, name: str) -> None:
+    """Open a notebook as the only document. JupyterLab restores every notebook open in a
+    workspace into hidden tabs, which page-wide locators would then hit: use a fresh one."""
+    if server.flavour != "lab":
+        open_notebook(page, server, name)
+        return
+    workspace = pathlib.Path(name).stem.replace("_", "-")
+    url = f"{server.base}/lab/workspaces/{workspace}/tree/{name}?token={server.token}"
+    page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(state="visible", timeout=120_000)
+    accept_kernel_dialog(page)
+    wait_kernel_idle(page)
+    expect(page.locator(".jp-Notebook")).to_have_count(1)
+
+
+@contextlib.contextmanager
+def notebook_page(browser, server: JupyterServer, name: str, cells: list[str], widgets: int):
+    """Write ``cells`` as notebook ``name``, open it alone, run it, wait for ``widgets`` widget
+    roots, and yield the page; the console goes to ``artifacts/console-<name>-<flavour>.log``
+    and a final screenshot is taken."""
+    write_notebook(server.root, name, cells)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    stem = f"{pathlib.Path(name).stem}-{server.flavour}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / f"console-{stem}.log", "w")  # noqa: SIM115 - closed below
+    page.on("console", lambda m: log.write(f"[{m.type}] {m.text}\n"))
+    page.on("pageerror", lambda e: log.write(f"[pageerror] {e}\n"))
+    try:
+        open_alone(page, server, name)
+        run_all_cells(page)
+        expect(page.get_by_test_id("bosw-root")).to_have_count(widgets, timeout=RENDER_TIMEOUT_MS)
+        wait_kernel_idle(page, timeout_ms=RENDER_TIMEOUT_MS)
+        yield page
+    finally:
+        shot(page, f"{stem}-final")
+        context.close()
+        log.close()

@@ -8,7 +8,6 @@ widgets into a known state from Python.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -31,54 +30,11 @@ CELLS = [
 ]
 
 
-def _notebook() -> dict:
-    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": []}
-    return {
-        "cells": [{**cell, "source": src} for src in CELLS],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
-
-def _open_alone(page: Page, server: jp.JupyterServer) -> None:
-    """Open the notebook as the only document: in JupyterLab, in a workspace of its own, so
-    that the default workspace does not restore quickstart.ipynb into a hidden tab (its
-    cells and widgets would then match the page-wide locators of the helpers)."""
-    if server.flavour != "lab":
-        jp.open_notebook(page, server, NOTEBOOK)
-        return
-    url = f"{server.base}/lab/workspaces/science/tree/{NOTEBOOK}?token={server.token}"
-    page.goto(url, wait_until="domcontentloaded", timeout=120_000)
-    page.locator(".jp-Notebook .jp-Cell").first.wait_for(state="visible", timeout=120_000)
-    jp.accept_kernel_dialog(page)
-    jp.wait_kernel_idle(page)
-    expect(page.locator(".jp-Notebook")).to_have_count(1)
-
-
 @pytest.fixture(scope="module")
 def science(server, browser):
     """A page on which science_views.ipynb ran to the end: smol plus the two compare views."""
-    (server.root / NOTEBOOK).write_text(json.dumps(_notebook()))
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(jp.UI_TIMEOUT_MS)
-    page = context.new_page()
-    jp.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(jp.ARTIFACTS / f"console-science-{server.flavour}.log", "w")  # noqa: SIM115
-    page.on("console", lambda m: log.write(f"[{m.type}] {m.text}\n"))
-    page.on("pageerror", lambda e: log.write(f"[pageerror] {e}\n"))
-    try:
-        _open_alone(page, server)
-        jp.run_all_cells(page)
-        expect(page.get_by_test_id("bosw-root")).to_have_count(3, timeout=jp.RENDER_TIMEOUT_MS)
-        jp.wait_kernel_idle(page, timeout_ms=jp.RENDER_TIMEOUT_MS)
+    with jp.notebook_page(browser, server, NOTEBOOK, CELLS, widgets=3) as page:
         yield page
-    finally:
-        jp.shot(page, f"science-{server.flavour}-final")
-        context.close()
-        log.close()
 
 
 def element_shot(target: Locator, name: str) -> None:

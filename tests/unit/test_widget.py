@@ -192,3 +192,11 @@ def test_rows_that_do_not_sum_to_one_warn_and_are_shown():
         run = run_from_attentions(att, ["a", "b"])
     assert any("do not sum to 1" in str(w.message) for w in caught)
     assert float(run.attention[0, 0, 0, 0]) == pytest.approx(0.3, abs=1e-3)
+
+
+def test_readable_marks_whitespace_and_invisible_characters():
+    from bos_widget.tokens import readable
+
+    assert readable("\u202eevil\u202c") == "⟨U+202E⟩evil⟨U+202C⟩"
+    assert readable(" a\tb\n") == "␣a⇥b↵"
+    assert readable("") == "∅"
