@@ -53,10 +53,6 @@ def _per_layer(values: np.ndarray, n_layers: int) -> np.ndarray:
     return np.full(n_layers, np.nan, dtype=np.float32)
 
 
-def _optional(values: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
-    return np.full(shape, np.nan, dtype=np.float32) if values is None else values
-
-
 def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
     """Measure the sinks of ``run`` at threshold ``eps``.
 
@@ -106,7 +102,7 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
     peak = (
         metrics.residual_peak(run.hidden_norms)[1:]
         if run.hidden_norms is not None
-        else _optional(None, (L,))
+        else np.full(L, np.nan, dtype=np.float32)
     )
     if run.hidden_max_abs is not None and run.hidden_median_abs is not None:
         massive = metrics.massive_activations(run.hidden_max_abs, run.hidden_median_abs)[1:, 0]
