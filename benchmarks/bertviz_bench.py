@@ -13,14 +13,10 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from ._common import save, token_ids
+
 LIMIT_S = 150
-TEXT = (
-    "The old lighthouse keeper climbed the stairs every evening to light the lamp, because "
-    "ships still passed the rocks at night. "
-)
 
 
 def _child(tool: str, T: int) -> None:
@@ -31,7 +27,7 @@ def _child(tool: str, T: int) -> None:
     from bos_widget.models import load_cached
 
     model, tok = load_cached("smollm2")
-    ids = tok(TEXT * (T // 20 + 2))["input_ids"][:T]
+    ids = token_ids(tok, T)
     text = tok.decode(ids)
     start = time.perf_counter()
     if tool == "bertviz":
@@ -72,8 +68,6 @@ def main(sizes: tuple[int, ...] = (32, 128, 512)) -> list[dict]:
     for T in sizes:
         ours, theirs = _measure("bos_widget", T), _measure("bertviz", T)
         rows.append({"T": T, "bos_widget": ours, "bertviz": theirs})
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "bertviz.json").write_text(json.dumps(rows, indent=1))
     lines = [
         "## First view: bos_widget vs bertviz head_view (SmolLM2, 30 x 9 heads, CPU)",
         "",
@@ -99,7 +93,5 @@ def main(sizes: tuple[int, ...] = (32, 128, 512)) -> list[dict]:
         "Times include capture (both tools run the same model forward); bos_widget's bytes are "
         "the opening widget state (including the JS bundle anywidget sends) plus the first slice.",
     ]
-    text = "\n".join(lines) + "\n"
-    (RESULTS / "bertviz.md").write_text(text)
-    print(text)
+    save("bertviz", rows, lines)
     return rows

@@ -11,7 +11,6 @@ prefetched) and revisits are reported apart.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import tempfile
@@ -22,12 +21,9 @@ import nbformat
 
 from tests.e2e import jupyter as jp
 
-RESULTS = Path(__file__).parent / "results"
+from ._common import TEXT, save
+
 GOAL_MS = 100.0
-TEXT = (
-    "The old lighthouse keeper climbed the stairs every evening to light the lamp, because "
-    "ships still passed the rocks at night. "
-)
 
 SWITCH_JS = """async ([root, testid, value]) => {
   const input = root.querySelector(`[data-testid="${testid}"]`);
@@ -118,8 +114,6 @@ def lengths() -> list[int]:
 
 def main(ts: Sequence[int] | None = None) -> list[dict]:
     results = [measure(T) for T in (ts or lengths())]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "browser.json").write_text(json.dumps(results, indent=1))
     Ts = ", ".join(str(r["T"]) for r in results)
     lines = [
         f"## Switch latency in JupyterLab, headless Chromium (SmolLM2, T = {Ts}, matrix)",
@@ -146,7 +140,5 @@ def main(ts: Sequence[int] | None = None) -> list[dict]:
         )
         if result["timed_out"]:
             lines.append(f"{result['timed_out']} switches did not repaint within 20 s.")
-    text = "\n".join(lines) + "\n"
-    (RESULTS / "browser.md").write_text(text)
-    print(text)
+    save("browser", results, lines)
     return results

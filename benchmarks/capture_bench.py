@@ -14,18 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
-TEXT = (
-    "The old lighthouse keeper climbed the stairs every evening to light the lamp, because "
-    "ships still passed the rocks at night. "
-)
+from ._common import save, token_ids
+
 GOAL_RATIO = 2.5
 
 
 def _inputs(tok, T):
     import torch
 
-    ids = tok(TEXT * (T // 20 + 2), return_tensors="pt")["input_ids"][:, :T]
+    ids = torch.tensor([token_ids(tok, T)])
     return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
 
@@ -110,8 +107,6 @@ def main(sizes: tuple[int, ...] = (256, 1024), repeats: int = 3) -> dict:
         "timings": rows,
         "memory": memory,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "capture.json").write_text(json.dumps(result, indent=1))
     lines = [
         "## Capture vs plain forward (SmolLM2-135M-Instruct, CPU)",
         "",
@@ -130,7 +125,5 @@ def main(sizes: tuple[int, ...] = (256, 1024), repeats: int = 3) -> dict:
         f"for a {memory['float16_store_mb']:.0f} MB float16 store "
         f"({memory['growth_over_store']:.2f}x the store).",
     ]
-    text = "\n".join(lines) + "\n"
-    (RESULTS / "capture.md").write_text(text)
-    print(text)
+    save("capture", result, lines)
     return result

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from ._common import save, token_ids
+
 GOAL_BYTES = 2_000_000
-TEXT = (
-    "The old lighthouse keeper climbed the stairs every evening to light the lamp, because "
-    "ships still passed the rocks at night. "
-)
 
 
 def first_view(T: int) -> dict:
@@ -24,7 +20,7 @@ def first_view(T: int) -> dict:
     from bos_widget.models import load_cached
 
     model, tok = load_cached("smollm2")
-    ids = tok(TEXT * (T // 20 + 2))["input_ids"][:T]
+    ids = token_ids(tok, T)
     text = tok.decode(ids)
     start = time.perf_counter()
     run = bos_widget.capture(model, tok, text, max_tokens=T, progress=False)
@@ -46,8 +42,6 @@ def first_view(T: int) -> dict:
 
 def main(sizes: tuple[int, ...] = (32, 128, 512, 1024)) -> list[dict]:
     rows = [first_view(T) for T in sizes]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "transport.json").write_text(json.dumps(rows, indent=1))
     lines = [
         "## Bytes to the browser for the first view (SmolLM2, 30 x 9 heads)",
         "",
@@ -66,7 +60,5 @@ def main(sizes: tuple[int, ...] = (32, 128, 512, 1024)) -> list[dict]:
             "",
             f"Goal: under 2 MB at T = 512: {ok} ({at512['first_view_bytes'] / 1e6:.2f} MB).",
         ]
-    text = "\n".join(lines) + "\n"
-    (RESULTS / "transport.md").write_text(text)
-    print(text)
+    save("transport", rows, lines)
     return rows
