@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from .hooks import AttentionSite, CaptureError, find_attention_sites, ov_weights, per_query_head
-from .run import AttentionRun, RunMeta
+from .run import AttentionRun, RunMeta, SinkSummary
 from .tokens import display_tokens
 
 
@@ -42,6 +42,18 @@ class _LayerStore:
     value_norms: np.ndarray | None = None
     key_norms: np.ndarray | None = None
     output_norms: np.ndarray | None = None
+    summary: _SummaryStore | None = None
+
+
+@dataclass
+class _SummaryStore:
+    """Summary mode: what is kept of each layer once its attention has been measured."""
+
+    head_mean: np.ndarray | None = None  # float16 [L, T, T]
+    sink_scores: np.ndarray | None = None  # float32 [L, H, T]
+    norm_first: np.ndarray | None = None  # float32 [L, H]
+    norm_share0: np.ndarray | None = None  # float32 [L, H]
+    causal: bool | None = None
 
 
 def check_text(text: object, what: str = "text") -> str:
@@ -140,9 +152,10 @@ def eager_attention(model: Any) -> Iterator[str]:
 class _Recorder:
     """Installs the capture hooks; removes every one of them on exit."""
 
-    def __init__(self, sites: list[AttentionSite], progress: Any) -> None:
+    def __init__(self, sites: list[AttentionSite], progress: Any, summary: bool = False) -> None:
         self.sites = sites
         self.progress = progress
+        self.summary = summary
         self.handles: list[Any] = []
         self.groups: dict[str, _LayerStore] = {}
         for site in sites:
@@ -187,17 +200,45 @@ class _Recorder:
             )
             store = self.groups[site.group]
             w = weights[0]
-            if store.attention is None:
-                h, tq, tk = w.shape
-                store.attention = np.empty((store.n_layers, h, tq, tk), dtype=np.float16)
-            store.attention[site.layer] = w.to(torch.float16).cpu().numpy()
             pending = self._pending.pop(i, {})
             if "v" in pending and site.o_proj is not None:
                 self._norms(site, store, pending, w.shape[0])
+            if self.summary:
+                self._summarise(site, store, w)
+            else:
+                if store.attention is None:
+                    h, tq, tk = w.shape
+                    store.attention = np.empty((store.n_layers, h, tq, tk), dtype=np.float16)
+                store.attention[site.layer] = w.to(torch.float16).cpu().numpy()
             if self.progress is not None:
                 self.progress.update(1)
 
         return hook
+
+    def _summarise(self, site: AttentionSite, store: _LayerStore, w: torch.Tensor) -> None:
+        """Measure one layer's attention ``w`` ``[H, T, T]`` and keep only the summary."""
+        sm = store.summary = store.summary or _SummaryStore()
+        L, (H, T, _) = store.n_layers, w.shape
+        if sm.head_mean is None:
+            sm.head_mean = np.empty((L, T, T), dtype=np.float16)
+            sm.sink_scores = np.empty((L, H, T), dtype=np.float32)
+            sm.causal = bool((w[0].triu(1) == 0).all()) if T > 1 else False
+        assert sm.sink_scores is not None
+        w = w.float()
+        counts = torch.arange(T, 0, -1, dtype=torch.float32) if sm.causal else float(T)
+        sm.sink_scores[site.layer] = (w.sum(dim=1) / counts).cpu().numpy()  # D1, [H, T]
+        sm.head_mean[site.layer] = w.mean(dim=0).to(torch.float16).cpu().numpy()
+        if store.output_norms is None:
+            return
+        n = torch.from_numpy(store.output_norms[site.layer])  # [H, T]
+        denom = torch.bmm(w, n[:, :, None])[..., 0]  # [H, T_q]
+        share = torch.where(denom > 0, w[:, :, 0] * n[:, :1] / denom, torch.zeros_like(denom))
+        if sm.norm_first is None:
+            sm.norm_first = np.zeros((L, H), dtype=np.float32)
+            sm.norm_share0 = np.zeros((L, H), dtype=np.float32)
+        assert sm.norm_share0 is not None
+        sm.norm_first[site.layer] = share.mean(dim=1).cpu().numpy()
+        sm.norm_share0[site.layer] = (share[:, 1:] if T > 1 else share).mean(dim=1).cpu().numpy()
 
     def _norms(self, site: AttentionSite, store: _LayerStore, pending: dict, n_heads: int) -> None:
         ov = ov_weights(site, n_heads)  # [H, d, hidden]
@@ -252,6 +293,36 @@ def _progress_bar(total: int, enabled: bool | None, tokens: int) -> Any:
     return tqdm(total=total, desc=f"Capturing attention (T={tokens})", unit="layer")
 
 
+# Above this many bytes for the float16 store of every map, keep="auto" captures a summary.
+# SmolLM2 (30 x 9 heads) keeps every map up to T = 2048 (2.3 GB) and summarises T = 4096 (9 GB).
+FULL_STORE_LIMIT = 4 * 2**30
+KEEP = ("auto", "all", "summary")
+
+
+def _store_bytes(model: Any, sites: list[AttentionSite], T: int) -> int:
+    heads = int(getattr(model.config, "num_attention_heads", 0) or 0)
+    layers = sum(1 for s in sites if s.group == "self")
+    return 2 * layers * max(heads, 1) * T * T
+
+
+def _choose_summary(keep: str, model: Any, sites: list[AttentionSite], T: int) -> str | None:
+    """The sentence saying what summary mode leaves out, or ``None`` to keep every map."""
+    if keep not in KEEP:
+        raise ValueError(f"keep must be one of {KEEP}, got {keep!r}.")
+    size = _store_bytes(model, sites, T)
+    if keep == "all" or (keep == "auto" and size <= FULL_STORE_LIMIT):
+        return None
+    if any(s.group != "self" for s in sites):
+        raise ValueError(
+            f"Summary mode covers decoder-only and encoder models; {type(model).__name__} is an "
+            "encoder-decoder model. Pass max_tokens=... to capture fewer tokens."
+        )
+    return (
+        f"Summary mode (T={T}): every head's attention map would take {size / 1e9:.1f} GB, so "
+        "only the mean of heads per layer and every head's sink scores were kept."
+    )
+
+
 def capture(
     model: Any,
     tokenizer: Any,
@@ -262,6 +333,7 @@ def capture(
     decoder_text: str | None = None,
     model_name: str | None = None,
     progress: bool | None = None,
+    keep: str = "auto",
 ) -> AttentionRun:
     """Run ``model`` on ``text`` and capture every layer's attention.
 
@@ -281,12 +353,18 @@ def capture(
         Name to show in figures (default: the config's ``name_or_path``).
     progress : bool, optional
         Show a progress bar over layers (default: only when T >= 512).
+    keep : {"auto", "all", "summary"}
+        ``"all"`` keeps every head's ``[T, T]`` map; ``"summary"`` measures each layer as it
+        is produced and keeps only the mean of heads and the sink scores (``run.summary``);
+        ``"auto"`` (default) summarises when every map would take more than
+        ``FULL_STORE_LIMIT`` bytes (SmolLM2: from T = 4096 on).
 
     Returns
     -------
     AttentionRun
-        ``attention`` float16 ``[L, H, T, T]``; for encoder-decoder models the encoder run,
-        with ``.decoder`` holding the decoder self- and cross-attention.
+        ``attention`` float16 ``[L, H, T, T]`` (``None`` in summary mode); for
+        encoder-decoder models the encoder run, with ``.decoder`` holding the decoder self-
+        and cross-attention.
     """
     text = check_text(text)
     if text_pair is not None:
@@ -312,9 +390,11 @@ def capture(
     if "use_cache" in params:
         inputs["use_cache"] = False
     ids = enc["input_ids"][0].tolist()
+    left_out = _choose_summary(keep, model, sites, len(ids))
     bar = _progress_bar(len(sites), progress, len(ids))
+    recorder = _Recorder(sites, bar, summary=left_out is not None)
     try:
-        with eager_attention(model) as before, _Recorder(sites, bar) as rec, torch.inference_mode():
+        with eager_attention(model) as before, recorder as rec, torch.inference_mode():
             out = model(**inputs, output_hidden_states=True)
     finally:
         if bar is not None:
@@ -324,23 +404,38 @@ def capture(
 
     def build(group: str, ids_: list[int], hidden: Any, role: str, **extra: Any) -> AttentionRun:
         store = rec.groups.get(group)
-        if store is None or store.attention is None:
+        sm = store.summary if store is not None else None
+        if store is None or (store.attention is None and (sm is None or sm.head_mean is None)):
             raise CaptureError(
                 f"No attention was captured from {type(model).__name__} ({group}); "
                 "load the model with attn_implementation='eager' and try again."
             )
         toks = display_tokens(tokenizer, ids_)
         stats = _hidden_stats(hidden)
+        summary = None
+        if sm is not None:
+            assert sm.head_mean is not None and sm.sink_scores is not None
+            summary = SinkSummary(
+                head_mean=sm.head_mean,
+                sink_scores=sm.sink_scores,
+                norm_first=sm.norm_first,
+                norm_share0=sm.norm_share0,
+                left_out=left_out or "",
+            )
+            causal, n_heads = bool(sm.causal), int(sm.sink_scores.shape[1])
+        else:
+            assert store.attention is not None
+            causal, n_heads = _is_causal(store.attention), int(store.attention.shape[1])
         meta = RunMeta(
             model=str(name),
             model_class=type(model).__name__,
-            causal=_is_causal(store.attention),
+            causal=causal,
             bos_added=bos_added_by_tokenizer(tokenizer, ids_, text)
             if role == "self"
             else bool(ids_),
             first_token=toks[0],
             role=role,
-            n_kv_heads=kv or store.attention.shape[1],
+            n_kv_heads=kv or n_heads,
             attn_implementation=before,
             segment_b_start=_segment_b_start(enc) if role == "self" else None,
         )
@@ -355,6 +450,7 @@ def capture(
             value_norms=store.value_norms,
             key_norms=store.key_norms,
             output_norms=store.output_norms,
+            summary=summary,
             **extra,
         )
 

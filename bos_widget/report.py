@@ -66,14 +66,19 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
         raise ValueError(f"eps must lie in [0, 1], got {eps}.")
     L, H, T = run.n_layers, run.n_heads, run.T
     causal = run.meta.causal
-    alpha = metrics.sink_scores(run.attention, causal)  # [L, H, T]
-    if run.output_norms is not None:
-        share0 = np.stack(
-            [metrics.norm_weighted(run.attention[l], run.output_norms[l])[..., 0] for l in range(L)]
-        )  # [L, H, T_q]
-        norm_share0 = share0[..., 1:].mean(axis=-1) if T > 1 else share0[..., 0]
+    norm_share0 = np.full((L, H), np.nan, dtype=np.float32)
+    if run.summary is not None:  # measured layer by layer at capture
+        alpha = run.summary.sink_scores  # [L, H, T]
+        if run.summary.norm_share0 is not None:
+            norm_share0 = run.summary.norm_share0
     else:
-        norm_share0 = np.full((L, H), np.nan, dtype=np.float32)
+        att = run.require_attention()
+        alpha = metrics.sink_scores(att, causal)  # [L, H, T]
+        if run.output_norms is not None:
+            share0 = np.stack(
+                [metrics.norm_weighted(att[l], run.output_norms[l])[..., 0] for l in range(L)]
+            )  # [L, H, T_q]
+            norm_share0 = share0[..., 1:].mean(axis=-1) if T > 1 else share0[..., 0]
     value_drain = (
         metrics.drain_ratio(run.value_norms)
         if run.value_norms is not None

@@ -53,8 +53,11 @@ class SliceServer:
 
     @property
     def weightings(self) -> list[str]:
-        """Weightings this run supports: ``norm`` needs the captured value norms."""
-        return ["raw", "norm"] if self.run.output_norms is not None else ["raw"]
+        """Weightings this run supports: ``norm`` needs the captured value norms and, in
+        summary mode, is not offered (only raw head means were kept)."""
+        if self.run.summary is not None or self.run.output_norms is None:
+            return ["raw"]
+        return ["raw", "norm"]
 
     def check(self, layer: int, head: int, weighting: str) -> None:
         """Raise ``ValueError`` with a sentence a user can act on if the request is invalid."""
@@ -63,6 +66,11 @@ class SliceServer:
             raise ValueError(f"layer must be between 0 and {L - 1}, got {layer}.")
         if not (head == MEAN_HEAD or 0 <= head < H):
             raise ValueError(f"head must be between 0 and {H - 1}, or -1 for the mean, got {head}.")
+        if self.run.summary is not None and head != MEAN_HEAD:
+            raise ValueError(
+                f"{self.run.summary.left_out} Single heads can't be shown: keep head=-1, or "
+                "capture fewer tokens (max_tokens=...) to see each head."
+            )
         if weighting not in self.weightings:
             raise ValueError(
                 f"weighting must be one of {self.weightings}, got {weighting!r}"
@@ -71,7 +79,7 @@ class SliceServer:
             )
 
     def _layer(self, layer: int, weighting: str) -> np.ndarray:
-        att = self.run.attention[layer]
+        att = self.run.require_attention()[layer]
         if weighting == "norm":
             assert self.run.output_norms is not None
             return metrics.norm_weighted(att, self.run.output_norms[layer])
@@ -80,6 +88,8 @@ class SliceServer:
     def matrix(self, layer: int, head: int, weighting: str = "raw") -> np.ndarray:
         """float32 ``[T, T]``: one head, or the mean of heads when ``head == -1``."""
         self.check(layer, head, weighting)
+        if self.run.summary is not None:
+            return np.asarray(self.run.summary.head_mean[layer], dtype=np.float32)
         att = self._layer(layer, weighting)
         if head == MEAN_HEAD:
             return metrics.head_mean(att)
@@ -111,8 +121,11 @@ class SliceServer:
         """``[L][H]`` sink score of position 0 (D1) under ``weighting``, rounded to 1e-4."""
         if weighting not in self._grids:
             self.check(0, MEAN_HEAD, weighting)
-            norms = self.run.output_norms if weighting == "norm" else None
-            alpha0 = metrics.first_token_scores(self.run.attention, norms)
+            if self.run.summary is not None:  # first-token scores of every head were kept
+                alpha0 = self.run.summary.sink_scores[..., 0]
+            else:
+                norms = self.run.output_norms if weighting == "norm" else None
+                alpha0 = metrics.first_token_scores(self.run.require_attention(), norms)
             self._grids[weighting] = np.round(alpha0.astype(np.float64), 4).tolist()
         return self._grids[weighting]
 

@@ -98,6 +98,7 @@ class AttentionWidget(anywidget.AnyWidget):
             "T": run.T,
             "weightings": self._server.weightings,
             "segment_b_start": m.segment_b_start,
+            "summary": run.summary.left_out if run.summary is not None else None,
         }
         if view is None:
             view = "arcs" if run.T <= ARC_VIEW_MAX_TOKENS else "matrix"
@@ -115,10 +116,11 @@ class AttentionWidget(anywidget.AnyWidget):
         cls, model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **kwargs: Any
     ) -> AttentionWidget:
         """Capture ``model`` on ``text`` and show it. Capture options (``max_tokens``,
-        ``decoder_text``, ``model_name``, ``progress``) and widget options may be mixed."""
+        ``decoder_text``, ``model_name``, ``progress``, ``keep``) and widget options may be
+        mixed."""
         from .capture import capture  # imports torch; the widget module itself does not
 
-        capture_keys = {"max_tokens", "decoder_text", "model_name", "progress"}
+        capture_keys = {"max_tokens", "decoder_text", "model_name", "progress", "keep"}
         cap = {k: kwargs.pop(k) for k in list(kwargs) if k in capture_keys}
         return cls(capture(model, tokenizer, text, text_pair, **cap), **kwargs)
 
@@ -158,6 +160,11 @@ class AttentionWidget(anywidget.AnyWidget):
         if not (value == MEAN_HEAD or 0 <= value < n):
             raise traitlets.TraitError(
                 f"head must be between 0 and {n - 1}, or -1 for the mean of heads, got {value}."
+            )
+        if self._run.summary is not None and value != MEAN_HEAD:
+            raise traitlets.TraitError(
+                f"{self._run.summary.left_out} Only head=-1 (the mean of heads) can be shown; "
+                "capture fewer tokens (max_tokens=...) to see single heads."
             )
         return value
 

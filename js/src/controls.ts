@@ -14,6 +14,8 @@ export interface ControlState {
   nLayers: number;
   nHeads: number;
   weightings: string[];
+  /** Summary mode: the head slider stays on the mean of heads. */
+  headLocked?: boolean;
 }
 
 export interface ControlCallbacks {
@@ -166,6 +168,7 @@ export class Controls {
     this.head.input.max = String(this.nHeads - 1);
     this.layer.input.value = String(s.layer);
     this.head.input.value = String(s.head);
+    this.head.input.disabled = s.headLocked === true; // summary mode: only the mean of heads
     this.thr.input.value = String(s.threshold);
     this.layer.out.textContent = `${s.layer} of 0–${this.nLayers - 1}`;
     this.head.out.textContent = headText(s.head, this.nHeads);

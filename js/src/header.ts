@@ -29,6 +29,9 @@ export function headerItems(s: HeaderState): [string, string][] {
     ["ε", s.threshold.toFixed(2)],
     ["attention", m.causal ? "causal" : "bidirectional"],
     ...(s.hideSinks ? [["sinks", "hidden, rows renormalised"] as [string, string]] : []),
+    ...(m.summary
+      ? [["kept", "mean of heads + sink scores (summary mode)"] as [string, string]]
+      : []),
   ];
 }
 
@@ -53,6 +56,13 @@ export function renderHeader(el: HTMLElement, s: HeaderState): void {
     b.textContent = v;
     span.append(`${k} `, b);
     parts.push(span);
+  }
+  if (s.meta.summary) {
+    const note = doc.createElement("span");
+    note.className = "bosw-summary";
+    note.dataset.testid = "bosw-summary";
+    note.textContent = s.meta.summary; // what was left out, as Python states it
+    parts.push(note);
   }
   if (s.loading) {
     const l = doc.createElement("span");

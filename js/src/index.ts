@@ -62,7 +62,7 @@ function render({ model, el: host }: RenderProps): () => void {
   });
   const grid = new OverviewGrid(doc, (l, h) => {
     m.set("layer", l);
-    m.set("head", h);
+    m.set("head", meta().summary ? -1 : h); // summary mode keeps only the mean of heads
     m.save_changes();
   });
   root.append(header, banner.el, controls.el, figure, norms.el, sk.figCaption, readout);
@@ -212,6 +212,7 @@ function render({ model, el: host }: RenderProps): () => void {
       nLayers: mt.n_layers,
       nHeads: mt.n_heads,
       weightings: mt.weightings,
+      headLocked: Boolean(mt.summary),
     });
     gridCaption.textContent = gridCaptionText(m.get("threshold") ?? 0.3);
     const entry = T() > 0 ? client.get(layer, head, w) : undefined;

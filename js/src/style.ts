@@ -29,6 +29,7 @@ export const CSS = `
 .bosw-header .bosw-kv { color: var(--bosw-muted); white-space: nowrap; }
 .bosw-header .bosw-kv b { color: var(--bosw-fg); font-weight: 600; }
 .bosw-header .bosw-loading { color: var(--bosw-accent); }
+.bosw-header .bosw-summary { flex-basis: 100%; color: var(--bosw-accent); }
 .bosw-error { display: flex; gap: 8px; align-items: flex-start; margin: 0 0 8px;
   padding: 6px 8px; border: 1px solid var(--bosw-error-fg); border-radius: 4px;
   color: var(--bosw-error-fg); background: transparent; }

@@ -15,6 +15,8 @@ export interface Meta {
   n_heads: number;
   T: number;
   weightings: string[];
+  /** Set in summary mode: a sentence saying what was not kept (only head means are served). */
+  summary?: string | null;
 }
 
 /** The synced traits. `head = -1` means "mean of heads"; `selected` is a token index. */

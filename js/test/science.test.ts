@@ -149,6 +149,14 @@ describe("captions say what is shown", () => {
     expect(nw.sinks).toBe("hidden, rows renormalised");
   });
 
+  it("header says when only a summary was kept, and what was left out", () => {
+    const state = { ...base, weighting: "raw" as const, hideSinks: false };
+    expect(Object.fromEntries(headerItems(state)).kept).toBeUndefined();
+    const note = "Summary mode (T=4096): every head's map would take 9.1 GB.";
+    const summ = Object.fromEntries(headerItems({ ...state, meta: { ...meta, summary: note } }));
+    expect(summ.kept).toBe("mean of heads + sink scores (summary mode)");
+  });
+
   it("readout says sinks are hidden and how much mass went", () => {
     const mask = Uint8Array.from([1, 0, 0, 0, 0]);
     const h = hideSinks(A, 5, mask);
