@@ -14,6 +14,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from . import export
 from .adapters import run_from_attentions
 from .run import AttentionRun
 from .slices import MEAN_HEAD, SliceServer
@@ -57,6 +58,9 @@ class AttentionWidget(anywidget.AnyWidget):
     hide_sinks = traitlets.Bool(False).tag(sync=True)  # Bool rejects anything but bools / 0 / 1
     label = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    # the current slice as base64 (bounded; export.snapshot), set once a view has asked for a
+    # slice, so that a notebook saved with its widget state draws the view without a kernel
+    snapshot = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -214,6 +218,31 @@ class AttentionWidget(anywidget.AnyWidget):
             self.send({"kind": "error", "message": str(exc)})
             return
         self.send(dict(reply), buffers=buffers)
+        if (layer, head, weighting) == (self.layer, self.head, self.weighting):
+            self._snapshot_live = True
+            self._update_snapshot()
+
+    _snapshot_live = False
+
+    @traitlets.observe("layer", "head", "weighting")
+    def _update_snapshot(self, _change: Any = None) -> None:
+        if not self._snapshot_live:
+            return
+        snap = export.snapshot(self._server, self.layer, self.head, self.weighting)
+        self.snapshot = dict(snap) if snap is not None else {}
+
+    # ---- export --------------------------------------------------------------------------
+    def to_html(self, path: str | pathlib.Path, **options: Any) -> pathlib.Path:
+        """Write one self-contained HTML file that shows this widget offline, with the same
+        controls. Options: ``layers``, ``heads`` ("all", "mean" or a list), ``weightings``,
+        ``encoding`` ("uint8" halves the size), ``max_mb`` (default 25); see
+        :func:`bos_widget.export.to_html`."""
+        return export.to_html(self, path, **options)
+
+    def save_image(self, path: str | pathlib.Path, **options: Any) -> pathlib.Path:
+        """Write the current view as ``.svg`` (no extra dependency) or ``.png`` (needs
+        matplotlib: ``pip install 'bos_widget[image]'``; option ``dpi``)."""
+        return export.save_image(self, path, **options)
 
     def __repr__(self) -> str:
         return f"AttentionWidget({self._run!r}, layer={self.layer}, head={self.head})"

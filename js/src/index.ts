@@ -12,11 +12,13 @@ import { bindCanvas } from "./interact";
 import { indexAt } from "./layout";
 import { NormsStrip } from "./norms";
 import { readoutLines } from "./readout";
+import { composeFigure, downloadCanvas, figureFileName, saveButton } from "./save";
 import { shareOnSinks, sinkMask } from "./sinks";
 import { alphaOf, type Entry, hiddenOf, prunedOf, quantNote, SliceClient, TOP_P } from "./slices";
+import { snapshotMessage } from "./snapshot";
 import { injectStyle } from "./style";
 import { displayToken, TokenStrip } from "./tokens";
-import type { Meta, RenderProps, Traits, WidgetModel } from "./types";
+import type { Meta, RenderProps, Traits, Weighting, WidgetModel } from "./types";
 import { ZoomControl } from "./zoomctl";
 
 const EMPTY_META: Meta = {
@@ -65,6 +67,14 @@ function render({ model, el: host }: RenderProps): () => void {
     m.set("head", meta().summary ? -1 : h); // summary mode keeps only the mean of heads
     m.save_changes();
   });
+  const saveBtn = saveButton(doc, () => {
+    const name = { model: meta().model, layer: m.get("layer"), head: m.get("head") };
+    const view = m.get("view") === "matrix" ? "matrix" : "arcs";
+    const file = figureFileName({ ...name, weighting: m.get("weighting") ?? "raw", view });
+    const items = Array.from(header.children, (c) => c.textContent ?? "");
+    downloadCanvas(composeFigure(canvas, items, measure().theme), file);
+  });
+  controls.el.append(saveBtn);
   root.append(header, banner.el, controls.el, figure, norms.el, sk.figCaption, readout);
   root.append(stripCaption, strip.note, strip.el);
   root.append(gridCaption, grid.el);
@@ -196,6 +206,15 @@ function render({ model, el: host }: RenderProps): () => void {
     root.dataset.paints = String(Number(root.dataset.paints ?? 0) + 1);
   }
 
+  /** Hand the `snapshot` trait's slice (kept for kernel-less reopening) to the client once. */
+  function feedSnapshot(): void {
+    const snap = snapshotMessage(m.get("snapshot"));
+    if (!snap) return;
+    const r = snap[0];
+    if (client.get(Number(r.layer), Number(r.head), String(r.weighting) as Weighting)) return;
+    client.handle(snap[0], snap[1]);
+  }
+
   function redraw(): void {
     const pre = measure();
     const mt = meta();
@@ -273,6 +292,7 @@ function render({ model, el: host }: RenderProps): () => void {
     strip.setTokens(tokens());
     const mt = meta();
     grid.setScores(m.get("sink_grid") ?? [], mt.n_layers, mt.n_heads);
+    feedSnapshot();
     redraw();
   };
   const onGrid = () => {
@@ -288,6 +308,7 @@ function render({ model, el: host }: RenderProps): () => void {
     ["change:meta", rebuild],
     ["change:sink_grid", onGrid],
     ["change:error", onError],
+    ["change:snapshot", feedSnapshot],
   ];
   const traits = ["layer", "head", "threshold", "view", "selected", "weighting", "hide_sinks"];
   for (const name of [...traits, "label"]) {

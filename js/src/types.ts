@@ -36,6 +36,8 @@ export interface Traits {
   /** Shown first in the header (compare mode names its two sides with it). */
   label: string;
   error: string;
+  /** The current slice as base64 with its reply (bounded), for reopening without a kernel. */
+  snapshot?: { reply: Record<string, unknown>; data: string } | Record<string, never>;
 }
 
 /** Browser -> Python: ask for one [T, T] slice. */

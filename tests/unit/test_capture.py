@@ -23,7 +23,14 @@ def _rows_sum_to_one(att):
 
 @pytest.mark.parametrize(
     ("factory", "causal", "layers"),
-    [(tiny.gpt2, True, 2), (tiny.llama, True, 3), (tiny.bert, False, 2)],
+    [
+        (tiny.gpt2, True, 2),
+        (tiny.llama, True, 3),
+        (tiny.bert, False, 2),
+        (tiny.gemma2, True, 2),
+        (tiny.gemma3, True, 2),
+        (tiny.mistral, True, 2),
+    ],
 )
 def test_single_stack_models(tok, factory, causal, layers):
     model = factory()
@@ -41,6 +48,37 @@ def test_single_stack_models(tok, factory, causal, layers):
         arr = getattr(run, name)
         assert arr is not None and arr.shape == (layers, 4, T) and (arr > 0).all(), name
     assert run.hidden_norms.shape == (layers + 1, T)
+
+
+@pytest.mark.parametrize(
+    ("factory", "sliding_layers"),
+    [(tiny.gemma2, [0]), (tiny.gemma3, [0]), (tiny.mistral, [0, 1])],
+)
+def test_sliding_window_attention_is_zero_outside_the_window(tok, factory, sliding_layers):
+    """Gemma 2 / 3 alternate sliding-window and full layers; Mistral slides in every layer.
+    The window (3) is shorter than the text (T = 10), so it bites."""
+    model = factory()
+    before = model.config._attn_implementation
+    run = capture(model, tok, TEXT)
+    T, w = run.T, tiny.SLIDING_WINDOW
+    q, k = np.indices((T, T))
+    outside = q - k >= w  # keys too far back
+    inside = (k <= q) & ~outside
+    _rows_sum_to_one(run.attention)
+    for layer in range(run.n_layers):
+        att = run.attention[layer].astype(np.float32)  # [H, T, T]
+        assert (att[:, inside] > 0).all(), layer
+        if layer in sliding_layers:
+            assert (att[:, outside] == 0).all(), f"layer {layer} sees past its window"
+        else:
+            assert att[:, outside].sum(-1).min() > 0, f"full layer {layer} looks windowed"
+    assert run.meta.n_kv_heads == 2
+    assert model.config._attn_implementation == before  # restored after the eager capture
+
+
+def test_a_state_space_model_is_refused_by_name(tok):
+    with pytest.raises(TypeError, match=r"MambaForCausalLM has no attention layers"):
+        capture(tiny.mamba(), tok, TEXT)
 
 
 def test_capture_matches_output_attentions(tok):

@@ -1,0 +1,91 @@
+// Standalone page entry (exported HTML): reads the run embedded as JSON in the page, stands in
+// for the kernel with a tiny model that implements the anywidget model API and answers slice
+// requests from the embedded bytes, and renders the same widget. Nothing is fetched.
+
+import widget from "./index";
+import { base64Bytes } from "./snapshot";
+import type { Bytes, RenderProps, SliceRequest, Traits, WidgetModel } from "./types";
+
+/** The JSON the Python exporter embeds (bos_widget/export.py, `_page_data`). */
+export interface PageData {
+  state: Traits;
+  /** "layer|head|weighting" -> the reply message and its bytes (base64) */
+  slices: Record<string, { reply: Record<string, unknown>; data: string }>;
+  /** what was left out of the export, as a sentence (shown when such a slice is asked for) */
+  omitted: string;
+  title: string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: handlers of every signature live in one map
+type Cb = (...args: any[]) => void;
+
+export class EmbeddedModel implements WidgetModel {
+  private readonly handlers = new Map<string, Set<Cb>>();
+
+  constructor(private readonly data: PageData) {}
+
+  get<K extends keyof Traits>(name: K): Traits[K] {
+    return this.data.state[name];
+  }
+
+  set<K extends keyof Traits>(name: K, value: Traits[K]): void {
+    if (JSON.stringify(this.data.state[name]) === JSON.stringify(value)) return;
+    this.data.state[name] = value;
+    this.emit(`change:${name}`);
+  }
+
+  save_changes(): void {}
+
+  on(event: string, cb: Cb): void {
+    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+    this.handlers.get(event)?.add(cb);
+  }
+
+  off(event?: string | null, cb?: Cb | null): void {
+    if (!event) this.handlers.clear();
+    else if (!cb) this.handlers.delete(event);
+    else this.handlers.get(event)?.delete(cb);
+  }
+
+  private emit(event: string, ...args: unknown[]): void {
+    for (const cb of [...(this.handlers.get(event) ?? [])]) cb(...args);
+  }
+
+  /** Answer a slice request from the embedded bytes, asynchronously as a kernel would. */
+  send(content: SliceRequest): void {
+    const key = `${content.layer}|${content.head}|${content.weighting}`;
+    const hit = this.data.slices[key];
+    queueMicrotask(() => {
+      if (!hit) {
+        const message = `This export does not include layer ${content.layer}, ${
+          content.head < 0 ? "mean of heads" : `head ${content.head}`
+        }, ${content.weighting}. ${this.data.omitted}`;
+        this.emit("msg:custom", { kind: "error", message }, []);
+        return;
+      }
+      const buffers: Bytes[] = [base64Bytes(hit.data)];
+      this.emit("msg:custom", hit.reply, buffers);
+    });
+  }
+}
+
+declare global {
+  interface Window {
+    boswExport?: { model: EmbeddedModel };
+  }
+}
+
+/** Render the page's embedded run into `#bosw-app`. */
+export function main(doc: Document): void {
+  const script = doc.getElementById("bosw-data");
+  const app = doc.getElementById("bosw-app");
+  if (!script || !app) return;
+  const data = JSON.parse(script.textContent ?? "{}") as PageData;
+  doc.title = data.title;
+  const model = new EmbeddedModel(data);
+  widget.render({ model, el: app } as RenderProps);
+  const win = doc.defaultView;
+  if (win) win.boswExport = { model };
+}
+
+main(document);
