@@ -9,7 +9,7 @@ here: tensors are recognised by their ``detach`` method.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,12 +18,21 @@ from .run import AttentionRun, RunMeta
 from .tokens import readable
 
 ROW_SUM_TOLERANCE = 1e-2
+FLOAT16_MAX = float(np.finfo(np.float16).max)  # 65504
 
 
 def _to_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # a torch tensor, on any device
-        x = x.detach().float().cpu().numpy()
-    arr = np.asarray(x)
+        x = x.detach().cpu()
+        if x.dtype.is_floating_point:
+            x = x.float()  # bfloat16 has no numpy twin; bool and complex keep theirs (refused)
+        x = x.numpy()
+    try:
+        arr = np.asarray(x)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(
+            f"Attention given as lists must be rectangular, [layers][heads][T][T] numbers ({exc})."
+        ) from None
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
@@ -39,17 +48,18 @@ def _stack(attentions: Any) -> np.ndarray:
         shapes = {a.shape for a in layers}
         if len(shapes) != 1:
             raise ValueError(f"All layers must have the same shape, got {sorted(shapes)}.")
-        arr = np.stack(layers)  # [L, B, H, T, T] or [L, H, T, T]
-        if arr.ndim == 5:
-            if arr.shape[1] != 1:
-                raise ValueError(
-                    f"The attention holds a batch of {arr.shape[1]} inputs; pass one input "
-                    "(batch size 1), e.g. [a[i : i + 1] for a in attentions]."
-                )
-            arr = arr[:, 0]
-        return arr
-    arr = _to_numpy(attentions)
-    if arr.ndim == 5 and arr.shape[1] == 1:
+        return _one_input(np.stack(layers))  # [L, B, H, T, T] or [L, H, T, T]
+    return _one_input(_to_numpy(attentions))
+
+
+def _one_input(arr: np.ndarray) -> np.ndarray:
+    """``[L, 1, H, T, T]`` -> ``[L, H, T, T]``; a batch of several inputs is refused."""
+    if arr.ndim == 5:
+        if arr.shape[1] != 1:
+            raise ValueError(
+                f"The attention holds a batch of {arr.shape[1]} inputs; pass one input "
+                "(batch size 1), e.g. [a[i : i + 1] for a in attentions]."
+            )
         arr = arr[:, 0]
     return arr
 
@@ -77,7 +87,10 @@ def run_from_attentions(
     bos_added : bool
         Whether position 0 is a token the tokenizer added.
     """
-    if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
+        raise TypeError("tokens must be a list of strings, one per position.")
+    tokens = list(tokens)
+    if not all(isinstance(t, str) for t in tokens):
         raise TypeError("tokens must be a list of strings, one per position.")
     arr = _stack(attentions)
     if arr.ndim != 4:
@@ -102,6 +115,12 @@ def run_from_attentions(
         )
     if arr.min() < 0:
         raise ValueError("Attention weights must be non-negative (did you pass logits?).")
+    if arr.max() > FLOAT16_MAX:
+        raise ValueError(
+            f"Attention weights up to {float(arr.max()):.3g} do not fit float16 (max "
+            f"{FLOAT16_MAX:g}), in which runs are kept; attention weights lie in [0, 1] (did "
+            "you pass unnormalised scores?)."
+        )
     worst = float(np.abs(arr.sum(-1) - 1).max())
     if worst > ROW_SUM_TOLERANCE:
         warnings.warn(

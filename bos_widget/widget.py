@@ -151,7 +151,7 @@ class AttentionWidget(anywidget.AnyWidget):
     # ---- validation: a bad value raises and leaves the widget as it was ------------------
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict) -> int:
-        value = proposal["value"]
+        value = _not_bool("layer", proposal["value"])
         n = self._run.n_layers
         if not 0 <= value < n:
             raise traitlets.TraitError(f"layer must be between 0 and {n - 1}, got {value}.")
@@ -159,7 +159,7 @@ class AttentionWidget(anywidget.AnyWidget):
 
     @traitlets.validate("head")
     def _valid_head(self, proposal: dict) -> int:
-        value = proposal["value"]
+        value = _not_bool("head", proposal["value"])
         n = self._run.n_heads
         if not (value == MEAN_HEAD or 0 <= value < n):
             raise traitlets.TraitError(
@@ -195,7 +195,7 @@ class AttentionWidget(anywidget.AnyWidget):
 
     @traitlets.validate("selected")
     def _valid_selected(self, proposal: dict) -> int | None:
-        value = proposal["value"]
+        value = _not_bool("selected", proposal["value"])
         if value is not None and not 0 <= value < self._run.T:
             raise traitlets.TraitError(
                 f"selected must be a token index between 0 and {self._run.T - 1}, or None."
@@ -207,14 +207,27 @@ class AttentionWidget(anywidget.AnyWidget):
         self.sink_grid = self._server.sink_grid(change["new"])
 
     # ---- messages from the front end -----------------------------------------------------
+    def set_state(self, sync_data: dict) -> None:
+        """Apply a state update from a view. A value the validators refuse changes nothing
+        here; the view is sent the kernel's values back and the reason for its banner."""
+        try:
+            super().set_state(sync_data)
+        except traitlets.TraitError as exc:
+            self.send_state([k for k in sync_data if k in self.keys])
+            self.send({"kind": "error", "message": str(exc)})
+
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict) or content.get("kind") != "request":
             return
         try:
             layer, head = int(content["layer"]), int(content["head"])
             weighting = str(content.get("weighting", "raw"))
+        except (KeyError, TypeError, ValueError, OverflowError):
+            self.send({"kind": "error", "message": _malformed(content)})
+            return
+        try:
             reply, buffers = self._server.reply(layer, head, weighting)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:
             self.send({"kind": "error", "message": str(exc)})
             return
         self.send(dict(reply), buffers=buffers)
@@ -246,6 +259,21 @@ class AttentionWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"AttentionWidget({self._run!r}, layer={self.layer}, head={self.head})"
+
+
+def _not_bool(name: str, value: Any) -> Any:
+    if isinstance(value, bool):  # traitlets.Int takes bools; the view would get `true`
+        raise traitlets.TraitError(f"{name} must be an integer, got {value!r}.")
+    return value
+
+
+def _malformed(content: dict) -> str:
+    shown = repr(content)
+    shown = shown if len(shown) <= 200 else shown[:200] + "…"
+    return (
+        f"The view sent a malformed slice request {shown}: 'layer' and 'head' must be "
+        "integers. Re-run the cell to reconnect."
+    )
 
 
 def show(
