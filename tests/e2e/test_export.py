@@ -68,13 +68,18 @@ def offline_page(browser):
         context.close()
 
 
+def open_export(page, path, **options):
+    """Export the test widget to ``path``, open it from file:// and wait for the first paint."""
+    page.goto(_widget().to_html(path, **options).as_uri())
+    root = page.get_by_test_id("bosw-root")
+    expect(root).to_have_attribute("data-painted", "1|-1|raw:arcs")
+    return root
+
+
 def test_export_renders_offline_and_follows_the_slider(offline_page, tmp_path, request):
     page = offline_page
-    path = _widget().to_html(tmp_path / "export.html")
-    page.goto(path.as_uri())
-    root = page.get_by_test_id("bosw-root")
+    root = open_export(page, tmp_path / "export.html")
     try:
-        expect(root).to_have_attribute("data-painted", "1|-1|raw:arcs")
         header = root.get_by_test_id("bosw-header")
         expect(header).to_contain_text("toy <script>alert(3)</script>")
         expect(header).to_contain_text("layer 1/3")
@@ -116,11 +121,8 @@ def test_export_renders_offline_and_follows_the_slider(offline_page, tmp_path, r
 
 def test_save_button_downloads_the_figure(offline_page, tmp_path, request):
     page = offline_page
-    path = _widget().to_html(tmp_path / "export.html")
-    page.goto(path.as_uri())
-    root = page.get_by_test_id("bosw-root")
+    root = open_export(page, tmp_path / "export.html")
     try:
-        expect(root).to_have_attribute("data-painted", "1|-1|raw:arcs")
         with page.expect_download() as info:
             root.get_by_test_id("bosw-save").click()
         download = info.value
@@ -140,10 +142,7 @@ def test_save_button_downloads_the_figure(offline_page, tmp_path, request):
 
 def test_layer_left_out_of_the_export_says_so(offline_page, tmp_path):
     page = offline_page
-    path = _widget().to_html(tmp_path / "partial.html", layers=[1], heads="mean")
-    page.goto(path.as_uri())
-    root = page.get_by_test_id("bosw-root")
-    expect(root).to_have_attribute("data-painted", "1|-1|raw:arcs")
+    root = open_export(page, tmp_path / "partial.html", layers=[1], heads="mean")
     root.get_by_test_id("bosw-layer").focus()
     page.keyboard.press("ArrowRight")
     banner = root.get_by_test_id("bosw-error")
