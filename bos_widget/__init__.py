@@ -6,6 +6,7 @@ Public API only; each name is defined in the module that owns its layer.
 from ._version import __version__
 from .capture import CaptureError, capture
 from .compare import Comparison, compare, compare_ablation
+from .compat import head_view, model_view
 from .models import demo_model
 from .report import SinkReport, sink_report
 from .run import AttentionRun, RunMeta
@@ -23,6 +24,8 @@ __all__ = [
     "compare",
     "compare_ablation",
     "demo_model",
+    "head_view",
+    "model_view",
     "show",
     "sink_report",
 ]

@@ -21,6 +21,8 @@ from .slices import MEAN_HEAD, SliceServer
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("arcs", "matrix")
+SEGMENTS = ("all", "A→A", "A→B", "B→A", "B→B")  # sentence-pair filter, twin of js/src/segments.ts
+THEMES = ("auto", "light", "dark")  # auto follows the notebook's theme
 ARC_VIEW_MAX_TOKENS = 160  # longer inputs open in the matrix view
 
 
@@ -40,8 +42,11 @@ class AttentionWidget(anywidget.AnyWidget):
     Python owns the state: read or set ``layer``, ``head`` (-1 = mean of heads),
     ``threshold``, ``view``, ``selected``, ``weighting`` and ``hide_sinks`` (draw the
     attention with the current sink keys' columns removed and rows renormalised); the view
-    follows, and moving a control in the view updates these traits. ``label`` is shown first
-    in the header (``compare`` uses it to name the two sides).
+    follows, and moving a control in the view updates these traits. For a sentence pair,
+    ``segment`` ("all", "A→A", "A→B", "B→A", "B→B"; "A->B" is accepted) draws only the
+    attention of one sentence's queries to one sentence's keys; ``theme`` ("auto", "light",
+    "dark") forces a palette. ``label`` is shown first in the header (``compare`` uses it to
+    name the two sides).
     """
 
     _esm = _bundle()
@@ -57,6 +62,8 @@ class AttentionWidget(anywidget.AnyWidget):
     weighting = traitlets.Unicode("raw").tag(sync=True)
     hide_sinks = traitlets.Bool(False).tag(sync=True)  # Bool rejects anything but bools / 0 / 1
     label = traitlets.Unicode("").tag(sync=True)
+    segment = traitlets.Unicode("all").tag(sync=True)
+    theme = traitlets.Unicode("auto").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     # the current slice as base64 (bounded; export.snapshot), set once a view has asked for a
     # slice, so that a notebook saved with its widget state draws the view without a kernel
@@ -201,6 +208,24 @@ class AttentionWidget(anywidget.AnyWidget):
                 f"selected must be a token index between 0 and {self._run.T - 1}, or None."
             )
         return value
+
+    @traitlets.validate("segment")
+    def _valid_segment(self, proposal: dict) -> str:
+        value = str(proposal["value"]).replace("->", "→").replace(" ", "")
+        if value not in SEGMENTS:
+            raise traitlets.TraitError(f"segment must be one of {SEGMENTS}, got {value!r}.")
+        if value != "all" and self._run.meta.segment_b_start is None:
+            raise traitlets.TraitError(
+                "segment filters need a sentence pair; capture with text_pair=... (or pass "
+                "sentence_b_start to head_view / model_view)."
+            )
+        return value
+
+    @traitlets.validate("theme")
+    def _valid_theme(self, proposal: dict) -> str:
+        if proposal["value"] not in THEMES:
+            raise traitlets.TraitError(f"theme must be one of {THEMES}, got {proposal['value']!r}.")
+        return proposal["value"]
 
     @traitlets.observe("weighting")
     def _recolour_grid(self, change: dict) -> None:

@@ -219,6 +219,8 @@ export function makeState(T: number, causal: boolean, view: "arcs" | "matrix"): 
     selected: null,
     weighting: "raw",
     hide_sinks: false,
+    segment: "all",
+    theme: "auto",
     label: "",
     error: "",
   };

@@ -13,6 +13,8 @@ import { indexAt } from "./layout";
 import { NormsStrip } from "./norms";
 import { readoutLines } from "./readout";
 import { composeFigure, downloadCanvas, figureFileName, saveButton } from "./save";
+import { SegmentControl } from "./segmentctl";
+import { segmentOf, segmentText } from "./segments";
 import { shareOnSinks, sinkMask } from "./sinks";
 import { alphaOf, type Entry, hiddenOf, prunedOf, quantNote, SliceClient, TOP_P } from "./slices";
 import { snapshotMessage } from "./snapshot";
@@ -57,6 +59,8 @@ function render({ model, el: host }: RenderProps): () => void {
     onWeighting: (v) => save("weighting", v),
     onHideSinks: (v) => save("hide_sinks", v),
   });
+  const segments = new SegmentControl(doc, (v) => save("segment", v));
+  controls.el.append(segments.el);
   const norms = new NormsStrip(doc);
   const strip = new TokenStrip(doc, {
     onSelect: (i) => save("selected", selected() === i ? null : i),
@@ -122,12 +126,14 @@ function render({ model, el: host }: RenderProps): () => void {
     const sel = selected();
     const focus = hover >= 0 ? hover : sel;
     const hide = m.get("hide_sinks") === true ? hiddenOf(entry, mask) : null;
-    const shown = hide ? hide.entry : entry; // what is drawn: the slice, or it with sinks hidden
+    const seg = segmentText(m.get("segment"), entry.T, mt.segment_b_start);
+    // what is drawn: the slice, or it with sinks hidden, restricted to a sentence pair's segments
+    const shown = segmentOf(hide ? hide.entry : entry, m.get("segment"), mt.segment_b_start);
     if (labels.length !== entry.T)
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
     const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
       m.get("weighting") === "norm" ? "norm-weighted" : "raw"
-    }${hide ? ", sinks hidden, rows renormalised" : ""}`;
+    }${hide ? ", sinks hidden, rows renormalised" : ""}${seg ? `, only ${seg}` : ""}`;
     const pruned = view === "arcs" || focus >= 0 ? prunedOf(shown) : null;
     let block = 1;
     const region = zoom.region(entry.T);
@@ -202,7 +208,8 @@ function render({ model, el: host }: RenderProps): () => void {
     drawn = entry;
     root.dataset.paintMs = (performance.now() - t0).toFixed(2);
     // what is on screen, for tests and benchmarks: "layer|head|weighting:view", and a counter
-    root.dataset.painted = `${entry.key}:${view}${hide ? ":hidden" : ""}`;
+    const filtered = seg ? `:${m.get("segment")}` : "";
+    root.dataset.painted = `${entry.key}:${view}${hide ? ":hidden" : ""}${filtered}`;
     root.dataset.paints = String(Number(root.dataset.paints ?? 0) + 1);
   }
 
@@ -216,6 +223,7 @@ function render({ model, el: host }: RenderProps): () => void {
   }
 
   function redraw(): void {
+    root.dataset.theme = m.get("theme") || "auto"; // display_mode of head_view / model_view
     const pre = measure();
     const mt = meta();
     const layer = m.get("layer");
@@ -233,6 +241,7 @@ function render({ model, el: host }: RenderProps): () => void {
       weightings: mt.weightings,
       headLocked: Boolean(mt.summary),
     });
+    segments.update(m.get("segment") ?? "all", mt.segment_b_start, T());
     gridCaption.textContent = gridCaptionText(m.get("threshold") ?? 0.3);
     const entry = T() > 0 ? client.get(layer, head, w) : undefined;
     renderHeader(header, {
@@ -311,7 +320,7 @@ function render({ model, el: host }: RenderProps): () => void {
     ["change:snapshot", feedSnapshot],
   ];
   const traits = ["layer", "head", "threshold", "view", "selected", "weighting", "hide_sinks"];
-  for (const name of [...traits, "label"]) {
+  for (const name of [...traits, "label", "segment", "theme"]) {
     listeners.push([`change:${name}`, redraw]);
   }
   for (const [ev, cb] of listeners) m.on(ev, cb);

@@ -1,7 +1,7 @@
 // Style: the widget's CSS (scoped under .bosw, themed by JupyterLab / VS Code variables with
 // fallbacks) and its one-time injection per document or shadow root.
 
-const STYLE_ID = "bosw-style-v2";
+const STYLE_ID = "bosw-style-v3";
 
 export const CSS = `
 .bosw {
@@ -23,6 +23,12 @@ export const CSS = `
   border: 1px solid var(--bosw-border); border-radius: 6px;
 }
 .bosw *, .bosw *::before, .bosw *::after { box-sizing: border-box; }
+.bosw[data-theme="light"] { --bosw-bg: #ffffff; --bosw-panel: #f3f4f6; --bosw-fg: #1f2328;
+  --bosw-muted: #59636e; --bosw-border: #d0d7de; --bosw-accent: #1f6feb; --bosw-sink: #e8590c;
+  --bosw-error-fg: #b42318; }
+.bosw[data-theme="dark"] { --bosw-bg: #161b22; --bosw-panel: #21262d; --bosw-fg: #e6edf3;
+  --bosw-muted: #9198a1; --bosw-border: #3d444d; --bosw-accent: #4493f8; --bosw-sink: #f0883e;
+  --bosw-error-fg: #f85149; }
 .bosw-header { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: baseline;
   padding-bottom: 8px; border-bottom: 1px solid var(--bosw-border); margin-bottom: 8px; }
 .bosw-header .bosw-model { font-weight: 600; font-size: 14px; }

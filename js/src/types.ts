@@ -17,6 +17,8 @@ export interface Meta {
   weightings: string[];
   /** Set in summary mode: a sentence saying what was not kept (only head means are served). */
   summary?: string | null;
+  /** First position of sentence B in a sentence pair (bertviz's sentence_b_start), else null. */
+  segment_b_start?: number | null;
 }
 
 /** The synced traits. `head = -1` means "mean of heads"; `selected` is a token index. */
@@ -35,6 +37,10 @@ export interface Traits {
   hide_sinks: boolean;
   /** Shown first in the header (compare mode names its two sides with it). */
   label: string;
+  /** Sentence-pair filter: "all", or query segment → key segment ("A→B", ...; segments.ts). */
+  segment: string;
+  /** "auto" follows the notebook's theme; "light" / "dark" force one (bertviz display_mode). */
+  theme: "auto" | "light" | "dark";
   error: string;
   /** The current slice as base64 with its reply (bounded), for reopening without a kernel. */
   snapshot?: { reply: Record<string, unknown>; data: string } | Record<string, never>;

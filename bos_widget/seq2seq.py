@@ -1,0 +1,142 @@
+"""Widget layer: one encoder-decoder input, three attentions, a switch between them.
+
+``Seq2SeqView`` is an ``ipywidgets.VBox``: toggle buttons for encoder self-attention,
+decoder self-attention and cross-attention above the selected part. Encoder and decoder
+self-attention are square and shown by an ``AttentionWidget`` each. Cross-attention
+(``[L, H, T_dec, T_enc]``: decoder queries, encoder keys) is not square, and the front end
+draws square self-attention only, so that part is a text panel that says so, gives the shape,
+the encoder tokens that receive the most cross-attention, and where the array is kept
+(``view.cross_attention``). Token text is escaped (``html.escape``) before it reaches the
+panel's HTML: it is data, never markup. Never imports torch.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import ipywidgets
+import numpy as np
+import traitlets
+
+from .widget import AttentionWidget
+
+PARTS = ("encoder", "decoder", "cross")
+PART_LABELS = {
+    "encoder": "encoder self-attention",
+    "decoder": "decoder self-attention",
+    "cross": "cross-attention",
+}
+CROSS_NOT_DRAWN = (
+    "Cross-attention is not drawn: its maps are decoder queries × encoder keys (not square), "
+    "and this widget draws square self-attention only."
+)
+
+
+def cross_key_shares(cross: np.ndarray) -> np.ndarray:
+    """Mean cross-attention each encoder key receives, over layers, heads and decoder queries.
+
+    Parameters
+    ----------
+    cross : np.ndarray
+        ``[L, H, T_dec, T_enc]``, rows summing to 1.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``[T_enc]``, summing to 1 when the rows do.
+    """
+    return np.asarray(cross, dtype=np.float64).mean(axis=(0, 1, 2))
+
+
+class Seq2SeqView(ipywidgets.VBox):
+    """Encoder, decoder and cross-attention of one encoder-decoder input, one at a time.
+
+    Attributes
+    ----------
+    part : str
+        ``"encoder"``, ``"decoder"`` or ``"cross"``: the part shown. Set it from Python or
+        with the toggle buttons; only parts that were given are offered.
+    encoder, decoder : AttentionWidget or None
+        The self-attention views.
+    cross_attention : np.ndarray or None
+        float32 ``[L, H, T_dec, T_enc]`` as given.
+    """
+
+    part = traitlets.Unicode("encoder")
+
+    def __init__(
+        self,
+        encoder: AttentionWidget | None = None,
+        decoder: AttentionWidget | None = None,
+        cross_attention: np.ndarray | None = None,
+        encoder_tokens: Sequence[str] = (),
+        decoder_tokens: Sequence[str] = (),
+    ) -> None:
+        self.encoder, self.decoder = encoder, decoder
+        self.cross_attention = cross_attention
+        self.encoder_tokens = list(encoder_tokens)
+        self.decoder_tokens = list(decoder_tokens)
+        given = {"encoder": encoder, "decoder": decoder, "cross": cross_attention}
+        self.parts = tuple(p for p in PARTS if given[p] is not None)
+        if not self.parts:
+            raise ValueError("Seq2SeqView needs at least one of encoder, decoder or cross.")
+        self._cross_panel = self._cross_note() if cross_attention is not None else None
+        self._switch = ipywidgets.ToggleButtons(
+            options=[(PART_LABELS[p], p) for p in self.parts],
+            value=self.parts[0],
+            description="Attention",
+        )
+        self._switch.layout.display = "none" if len(self.parts) == 1 else None
+        super().__init__()
+        self.part = self.parts[0]
+        traitlets.link((self._switch, "value"), (self, "part"))
+        self._show()
+
+    @traitlets.validate("part")
+    def _valid_part(self, proposal: dict) -> str:
+        value = proposal["value"]
+        if value not in self.parts:
+            raise traitlets.TraitError(f"part must be one of {self.parts}, got {value!r}.")
+        return value
+
+    @traitlets.observe("part")
+    def _on_part(self, _change: dict) -> None:
+        self._show()
+
+    @property
+    def current(self) -> ipywidgets.Widget:
+        """The widget of the part shown (an ``AttentionWidget``, or the cross-attention panel)."""
+        shown = {"encoder": self.encoder, "decoder": self.decoder, "cross": self._cross_panel}
+        widget = shown[self.part]
+        assert widget is not None  # parts only lists what was given
+        return widget
+
+    def _show(self) -> None:
+        if hasattr(self, "_switch"):
+            self.children = (self._switch, self.current)
+
+    def _cross_note(self) -> ipywidgets.HTML:
+        cross = self.cross_attention
+        assert cross is not None
+        L, H, t_dec, t_enc = cross.shape
+        lines = [
+            CROSS_NOT_DRAWN,
+            f"Shape [layers, heads, decoder queries, encoder keys] = [{L}, {H}, {t_dec}, {t_enc}]"
+            "; the array is view.cross_attention.",
+        ]
+        shares = cross_key_shares(cross)
+        top = np.argsort(-shares, kind="stable")[: min(3, t_enc)]
+        names = [
+            f"#{i} {self.encoder_tokens[i] if i < len(self.encoder_tokens) else '?'!r}: "
+            f"{100 * shares[i]:.1f}%"
+            for i in top
+        ]
+        lines.append(
+            "Encoder tokens receiving the most cross-attention (mean over layers, heads and "
+            "decoder queries): " + ", ".join(names)
+        )
+        body = "".join(f"<p>{html.escape(text)}</p>" for text in lines)
+        panel = ipywidgets.HTML(value=body)
+        panel.add_class("bosw-cross-note")
+        return panel
