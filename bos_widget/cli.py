@@ -1,12 +1,16 @@
-"""Command line: ``bos-widget report "text" --model smollm2``.
+"""Command line: ``bos-widget report "text" --model smollm2`` and
+``bos-widget render "text" --model smollm2 -o out.html``.
 
-Prints the per-layer sink table and the sink rate of one text on one model.
+``report`` prints the per-layer sink table and the sink rate of one text on one model;
+``render`` writes the widget as one offline HTML page, or its current view as PNG or SVG.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from traitlets import TraitError
 
 DEFAULT_TEXT = (
     "The old lighthouse keeper climbed the stairs every evening to light the lamp, "
@@ -29,6 +33,20 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("text", "csv", "json"), default="text", help="output format"
     )
     rep.add_argument("--heads", action="store_true", help="one row per head instead of per layer")
+    ren = sub.add_parser(
+        "render", help="write the widget as an offline .html page, or one view as .png/.svg"
+    )
+    ren.add_argument("text", nargs="?", default=DEFAULT_TEXT, help="text to analyse")
+    ren.add_argument("--model", default="smollm2", help="smollm2, minilm, or a hub id")
+    ren.add_argument("-o", "--output", required=True, help="file to write: .html, .png or .svg")
+    ren.add_argument("--layer", type=int, default=0, help="layer shown first (default 0)")
+    ren.add_argument("--head", type=int, default=-1, help="head shown first; -1 = mean (default)")
+    ren.add_argument("--eps", type=float, default=0.3, help="sink threshold (default 0.3)")
+    ren.add_argument("--view", choices=("arcs", "matrix"), default=None, help="figure kind")
+    ren.add_argument("--weighting", choices=("raw", "norm"), default="raw")
+    ren.add_argument("--max-tokens", type=int, default=None, help="truncate to this many tokens")
+    ren.add_argument("--uint8", action="store_true", help=".html: 8-bit slices, about half size")
+    ren.add_argument("--max-mb", type=float, default=25.0, help=".html: size cap (default 25)")
     return parser
 
 
@@ -52,13 +70,39 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from .models import demo_model
+    from .widget import AttentionWidget
+
+    out = pathlib.Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".png", ".svg"):
+        raise ValueError(f"-o must end in .html, .png or .svg, got {out.name!r}.")
+    model, tokenizer = demo_model(args.model)
+    opts = {"max_tokens": args.max_tokens, "model_name": args.model, "progress": False}
+    w = AttentionWidget.from_model(
+        model, tokenizer, args.text, layer=args.layer, head=args.head, threshold=args.eps,
+        view=args.view, weighting=args.weighting, **opts,
+    )  # fmt: skip
+    if suffix == ".html":
+        w.to_html(out, encoding="uint8" if args.uint8 else None, max_mb=args.max_mb)
+    else:
+        w.save_image(out)
+    print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB): {w.run!r}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bos-widget`` command."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "report":
             return _report(args)
-    except (ValueError, TypeError, ImportError) as exc:
+        if args.command == "render":
+            return _render(args)
+    except (ValueError, TypeError, ImportError, OSError, TraitError) as exc:
         print(f"bos-widget: {exc}", file=sys.stderr)
         return 2
     return 1  # pragma: no cover - argparse rejects unknown commands

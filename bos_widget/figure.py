@@ -145,7 +145,7 @@ def _css(c: tuple[int, ...]) -> str:
 def _layout(spec: FigureSpec) -> dict[str, float]:
     T = len(spec.labels)
     if spec.view == "arcs":
-        step = max(8.0, min(40.0, 900.0 / max(T, 1)))
+        step = max(8.0, min(90.0, 700.0 / max(T, 1)))
         left, top, arc_h = 30.0, 70.0, 220.0
         width = max(760.0, left * 2 + step * T)
         return {
