@@ -57,8 +57,8 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 lint: $(VENV)/.stamp-py node_modules/.stamp
-	$(VENV)/bin/ruff check bos_widget tests benchmarks
-	$(VENV)/bin/ruff format --check bos_widget tests benchmarks
+	$(VENV)/bin/ruff check bos_widget tests benchmarks docs/*.py
+	$(VENV)/bin/ruff format --check bos_widget tests benchmarks docs/*.py
 	npm run lint
 
 typecheck: $(VENV)/.stamp-py node_modules/.stamp

@@ -49,6 +49,7 @@ w.send = lambda content, buffers=None: sent.append((content, buffers))
 w._on_message(w, {"kind": "request", "layer": 1, "head": 2, "weighting": "raw"}, [])
 content, buffers = sent[0]
 state = w.get_state()
+page = w.to_html(pathlib.Path("page.html"))  # the standalone bundle shipped beside widget.js
 esm = w._esm if isinstance(w._esm, str) else pathlib.Path(w._esm).read_text()
 print(json.dumps({
     "file": bos_widget.__file__,
@@ -62,6 +63,7 @@ print(json.dumps({
     "slice_b64": base64.b64encode(bytes(buffers[0])).decode(),
     "attention": a[1, 2].tolist(),
     "sys_path": sys.path,
+    "page_bytes": page.stat().st_size,
 }))
 """
 
@@ -95,7 +97,9 @@ def test_wheel_carries_the_built_bundle(wheel):
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         assert "bos_widget/static/widget.js" in names
-        assert zf.read("bos_widget/static/widget.js") == BUNDLE.read_bytes()
+        assert "bos_widget/static/standalone.js" in names  # to_html's bundle
+        for built in BUNDLE.parent.glob("*.js"):  # everything `npm run build` wrote ships
+            assert f"bos_widget/static/{built.name}" in names, built.name
         metadata = zf.read(f"bos_widget-{__version__}.dist-info/METADATA").decode()
         entry_points = zf.read(f"bos_widget-{__version__}.dist-info/entry_points.txt").decode()
     assert f"Version: {__version__}" in metadata
@@ -142,6 +146,7 @@ def test_wheel_installs_and_renders_in_a_fresh_venv(wheel, venv, tmp_path):
     # opening state: small JSON, the attention itself travels later as bytes
     assert {"tokens", "meta", "sink_grid", "layer", "head", "_esm"} <= set(got["state_keys"])
     assert got["tokens"] == ["<s>", "The", " cat", " sat", "."]
+    assert got["page_bytes"] > 10_000  # to_html inlined the standalone bundle
     assert np.array(got["sink_grid"]).shape == (2, 3)
     reply = got["reply"]
     assert reply["kind"] == "slice" and (reply["layer"], reply["head"]) == (1, 2)
