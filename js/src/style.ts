@@ -46,6 +46,7 @@ export const CSS = `
 .bosw-controls { display: flex; flex-wrap: wrap; gap: 6px 22px; align-items: center;
   margin-bottom: 8px; }
 .bosw-control { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
+.bosw-control[hidden] { display: none; }
 .bosw-control > span:first-child { color: var(--bosw-muted); }
 .bosw-control input[type=range] { width: 150px; accent-color: var(--bosw-accent); }
 .bosw-control output { font-variant-numeric: tabular-nums; min-width: 7.5em; }
