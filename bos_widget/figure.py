@@ -14,6 +14,7 @@ import base64
 import pathlib
 import re
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -344,4 +345,6 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
             ha="center",
             color=rgb(MUTED),
         )
-    fig.savefig(path, format="png", dpi=dpi, facecolor="white")
+    with warnings.catch_warnings():  # glyphs the font lacks (emoji) are drawn as boxes
+        warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
+        fig.savefig(path, format="png", dpi=dpi, facecolor="white")

@@ -88,4 +88,4 @@ export function main(doc: Document): void {
   if (win) win.boswExport = { model };
 }
 
-main(document);
+if (typeof document !== "undefined") main(document);
