@@ -196,6 +196,12 @@ def _view(name: str, args: dict[str, Any]) -> Any:
         )
     elif any(a[k] is not None for k in seq2seq):
         obj = _seq2seq_view(name, a, common)
+    elif a["tokens"] is not None:
+        raise ValueError(
+            f"{name} got tokens but attention is None: the model returned no attention. Load "
+            "it with output_attentions=True and attn_implementation='eager' (or pass "
+            "output_attentions=True to the forward call)."
+        )
     else:
         raise ValueError(
             f"{name} needs attention: pass attention and tokens, or encoder_attention / "

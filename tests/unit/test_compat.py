@@ -374,6 +374,11 @@ def test_no_attention_at_all_is_refused():
         model_view()
 
 
+def test_attention_none_says_to_ask_for_attention():
+    with pytest.raises(ValueError, match=r"attention is None.*output_attentions=True"):
+        head_view(None, TOKENS)
+
+
 def test_encoder_decoder_needs_its_tokens():
     with pytest.raises(ValueError, match="decoder_tokens is required"):
         head_view(decoder_attention=_pair_attention())
