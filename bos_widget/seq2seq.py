@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import Any
 
 import ipywidgets
 import numpy as np
 import traitlets
 
+from .run import AttentionRun
 from .widget import AttentionWidget
 
 PARTS = ("encoder", "decoder", "cross")
@@ -92,6 +94,26 @@ class Seq2SeqView(ipywidgets.VBox):
         self.part = self.parts[0]
         traitlets.link((self._switch, "value"), (self, "part"))
         self._show()
+
+    @classmethod
+    def from_run(cls, run: AttentionRun, **widget_options: Any) -> Seq2SeqView:
+        """The three parts of an encoder-decoder capture (``capture(...)`` on T5, BART, ...):
+        ``run`` (encoder), ``run.decoder`` and its ``cross_attention``; ``widget_options``
+        go to both ``AttentionWidget`` views."""
+        dec = run.decoder
+        if dec is None:
+            raise ValueError(
+                f"{run.meta.model_class or 'This run'} has no decoder run; Seq2SeqView is for "
+                "encoder-decoder models. Show a single run with AttentionWidget(run)."
+            )
+        cross = dec.cross_attention
+        return cls(
+            encoder=AttentionWidget(run, **widget_options),
+            decoder=AttentionWidget(dec, **widget_options),
+            cross_attention=None if cross is None else cross.astype(np.float32),
+            encoder_tokens=run.tokens,
+            decoder_tokens=dec.tokens,
+        )
 
     @traitlets.validate("part")
     def _valid_part(self, proposal: dict) -> str:

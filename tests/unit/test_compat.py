@@ -417,3 +417,16 @@ def test_head_view_view_returns_none_like_bertviz(shown):
         assert head_view(_pair_attention(), TOKENS, 5) is None
     (w,) = shown
     assert w.meta["segment_b_start"] == 5
+
+
+def test_seq2seq_view_of_a_capture_keeps_the_three_parts():
+    run = bos_widget.capture(tiny.t5(), tiny.tokenizer(), "the cat sat", decoder_text="a dog ran")
+    view = Seq2SeqView.from_run(run, threshold=0.5)
+    assert view.parts == ("encoder", "decoder", "cross")
+    assert view.encoder is not None and view.encoder.run is run
+    assert view.decoder is not None and view.decoder.run is run.decoder
+    assert view.decoder.threshold == 0.5 and view.decoder.meta["role"] == "decoder"
+    assert view.cross_attention is not None and run.decoder is not None
+    assert view.cross_attention.shape == run.decoder.cross_attention.shape  # [3, 4, 4, 4]
+    with pytest.raises(ValueError, match="no decoder run"):
+        Seq2SeqView.from_run(view.encoder.run.decoder)
