@@ -10,7 +10,7 @@ TORCH := torch==2.13.0
 TEXT  ?= The old lighthouse keeper climbed the stairs every evening to light the lamp, because ships still passed the rocks at night.
 JS_SRC := $(shell find js/src -name '*.ts' 2>/dev/null)
 
-.PHONY: demo report test setup js chromium models lint typecheck pytest jstest bench clean
+.PHONY: demo report test setup js chromium models lint typecheck pytest jstest bench docs clean
 
 PORT ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
@@ -73,8 +73,18 @@ pytest: setup chromium
 
 test: setup chromium lint typecheck jstest pytest
 
-bench: setup chromium
+# What bertviz loads from a CDN, at the versions it asks for, served locally to the browser.
+benchmarks/vendor/node_modules/.stamp: benchmarks/vendor/package.json benchmarks/vendor/package-lock.json
+	npm ci --prefix benchmarks/vendor --no-audit --no-fund
+	touch $@
+
+bench: setup chromium benchmarks/vendor/node_modules/.stamp
 	$(PY) -m benchmarks
+
+# Regenerate docs/api.md from the docstrings and the README screenshot docs/widget.png.
+docs: setup chromium
+	$(PY) docs/gen_api.py
+	$(PY) docs/shoot.py
 
 clean:
 	rm -rf $(VENV) node_modules bos_widget/static js/dev/dist
