@@ -72,13 +72,13 @@ def _pick(what: str, given: Sequence[int] | None, n: int) -> list[int]:
     return picked
 
 
-def _subset(run: AttentionRun, layers: list[int], heads: list[int]) -> AttentionRun:
+def _only_heads(run: AttentionRun, heads: list[int]) -> AttentionRun:
     att = run.attention
     assert att is not None  # runs built from arrays always hold them
-    if layers == list(range(run.n_layers)) and heads == list(range(run.n_heads)):
+    if heads == list(range(run.n_heads)):
         return run
     meta = dataclasses.replace(run.meta, n_kv_heads=len(heads))
-    return dataclasses.replace(run, attention=att[layers][:, heads], meta=meta)
+    return dataclasses.replace(run, attention=att[:, heads], meta=meta)
 
 
 def _ids_text(what: str, ids: list[int], n: int) -> str:
@@ -107,6 +107,10 @@ def _self_widget(
     shown = _prettify(tokens) if prettify_tokens else list(tokens)
     first = str(tokens[0]) if len(tokens) else ""
     attention = _non_empty(attention, "attention")
+    n_layers = len(attention)  # a tuple of layers, or an array whose first axis is layers
+    layer_ids = _pick("layers", include_layers, n_layers)
+    if layer_ids != list(range(n_layers)):  # drop the others before any conversion
+        attention = [attention[i] for i in layer_ids]
     run = run_from_attentions(attention, shown, model=name, bos_added=bool(_SPECIAL.match(first)))
     if sentence_b_start is not None:
         b = sentence_b_start
@@ -116,7 +120,6 @@ def _self_widget(
                 f"token of sentence B), got {b!r}."
             )
         run = dataclasses.replace(run, meta=dataclasses.replace(run.meta, segment_b_start=int(b)))
-    layer_ids = _pick("layers", include_layers, run.n_layers)
     head_ids = _pick("heads", include_heads, run.n_heads)
     if layer is not None and layer not in layer_ids:
         raise ValueError(f"layer {layer!r} is not among the layers shown: {layer_ids}.")
@@ -125,7 +128,7 @@ def _self_widget(
         missing = [h for h in heads if h not in head_ids]
         if missing:
             raise ValueError(f"heads {missing} are not among the heads shown: {head_ids}.")
-        if sorted(set(heads)) != head_ids:
+        if set(heads) != set(head_ids):
             head = head_ids.index(heads[0])
             if len(set(heads)) > 1:
                 warnings.warn(
@@ -136,12 +139,12 @@ def _self_widget(
     label = "; ".join(
         t
         for t in (
-            _ids_text("layers", layer_ids, run.n_layers),
+            _ids_text("layers", layer_ids, n_layers),
             _ids_text("heads", head_ids, run.n_heads),
         )
         if t
     )
-    sub = _subset(run, layer_ids, head_ids)
+    sub = _only_heads(run, head_ids)
     start = layer_ids.index(layer) if layer is not None else 0
     widget = AttentionWidget(sub, layer=start, head=head, label=label)
     widget.meta = {**widget.meta, "layer_ids": layer_ids, "head_ids": head_ids}

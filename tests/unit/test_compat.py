@@ -319,7 +319,9 @@ def test_include_heads_and_the_default_head(shown):
     model_view(_pair_attention(), TOKENS, include_heads=[1, 3], include_layers=[1])
     head_view(_pair_attention(), TOKENS, heads=[2])
     head_view(_pair_attention(), TOKENS, heads=[0, 1, 2, 3])  # all heads: their mean
-    sub, one, every = shown
+    head_view(_pair_attention(), TOKENS, include_heads=[3, 1], heads=[1, 3])  # in any order
+    sub, one, every, reordered = shown
+    assert reordered.meta["head_ids"] == [3, 1] and reordered.head == -1
     assert sub.meta["head_ids"] == [1, 3] and sub.meta["layer_ids"] == [1]
     assert sub.run.attention.shape == (1, 2, 8, 8) and sub.meta["n_kv_heads"] == 2
     assert sub.label == "layers [1] of 2 shown as 0; heads [1, 3] of 4 shown as 0–1"
