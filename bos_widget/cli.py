@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     ren.add_argument("--weighting", choices=("raw", "norm"), default="raw")
     ren.add_argument("--max-tokens", type=int, default=None, help="truncate to this many tokens")
     ren.add_argument("--uint8", action="store_true", help=".html: 8-bit slices, about half size")
+    ren.add_argument(
+        "--mean-heads", action="store_true", help=".html: only the mean of heads, ~1/10 the size"
+    )
     ren.add_argument("--max-mb", type=float, default=25.0, help=".html: size cap (default 25)")
     return parser
 
@@ -87,7 +90,8 @@ def _render(args: argparse.Namespace) -> int:
         view=args.view, weighting=args.weighting, **opts,
     )  # fmt: skip
     if suffix == ".html":
-        w.to_html(out, encoding="uint8" if args.uint8 else None, max_mb=args.max_mb)
+        heads = "mean" if args.mean_heads else "all"
+        w.to_html(out, heads=heads, encoding="uint8" if args.uint8 else None, max_mb=args.max_mb)
     else:
         w.save_image(out)
     print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB): {w.run!r}")

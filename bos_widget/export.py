@@ -161,15 +161,19 @@ def page_data(
             estimate = one * len(keys) + len(script_json(state))
             if estimate > limit:
                 raise ValueError(_too_big(estimate, max_mb, len(ls), len(hs), run.T, server))
-    left = []
+    held = []
     if len(ls) < run.n_layers:
-        left.append(f"layers {ls} of 0-{run.n_layers - 1} were exported")
+        held.append(f"layers {ls} of 0-{run.n_layers - 1}")
     if len(hs) < len(all_heads):
-        left.append("only " + ("the mean of heads" if hs == [MEAN_HEAD] else f"heads {hs}"))
-    omitted = ("; ".join(left) + "." if left else "") + " Re-export with more to see it."
+        held.append("the mean of heads" if hs == [MEAN_HEAD] else f"heads {hs} (-1 = mean)")
+    omitted = (
+        "This page holds "
+        + (" and ".join(held) if held else "every slice")
+        + ("; export again with more (to_html(layers=..., heads=...)) to see it.")
+    )
     m = state.get("meta", {})
     title = f"{m.get('model', 'attention')} · T={run.T} · bos_widget"
-    return {"state": state, "slices": slices, "omitted": omitted.strip(), "title": title}
+    return {"state": state, "slices": slices, "omitted": omitted, "title": title}
 
 
 def _too_big(size: float, max_mb: float, n_l: int, n_h: int, T: int, s: SliceServer) -> str:

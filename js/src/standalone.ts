@@ -32,6 +32,10 @@ export class EmbeddedModel implements WidgetModel {
     if (JSON.stringify(this.data.state[name]) === JSON.stringify(value)) return;
     this.data.state[name] = value;
     this.emit(`change:${name}`);
+    // the view may not ask again for a slice it asked for as a prefetch: say so here
+    const { layer, head, weighting } = this.data.state;
+    const shown = { kind: "request" as const, layer, head, weighting };
+    if (["layer", "head", "weighting"].includes(name) && !this.slice(shown)) this.missing(shown);
   }
 
   save_changes(): void {}
@@ -51,21 +55,30 @@ export class EmbeddedModel implements WidgetModel {
     for (const cb of [...(this.handlers.get(event) ?? [])]) cb(...args);
   }
 
-  /** Answer a slice request from the embedded bytes, asynchronously as a kernel would. */
+  private slice(r: SliceRequest) {
+    return this.data.slices[`${r.layer}|${r.head}|${r.weighting}`];
+  }
+
+  private missing(r: SliceRequest): void {
+    const what = `layer ${r.layer}, ${r.head < 0 ? "mean of heads" : `head ${r.head}`}`;
+    const message = `This export does not include ${what}, ${r.weighting}. ${this.data.omitted}`;
+    queueMicrotask(() => this.emit("msg:custom", { kind: "error", message }, []));
+  }
+
+  /**
+   * Answer a slice request from the embedded bytes, asynchronously as a kernel would. A slice
+   * the page does not hold gets an error only when it is the view shown (not for prefetches).
+   */
   send(content: SliceRequest): void {
-    const key = `${content.layer}|${content.head}|${content.weighting}`;
-    const hit = this.data.slices[key];
-    queueMicrotask(() => {
-      if (!hit) {
-        const message = `This export does not include layer ${content.layer}, ${
-          content.head < 0 ? "mean of heads" : `head ${content.head}`
-        }, ${content.weighting}. ${this.data.omitted}`;
-        this.emit("msg:custom", { kind: "error", message }, []);
-        return;
-      }
-      const buffers: Bytes[] = [base64Bytes(hit.data)];
-      this.emit("msg:custom", hit.reply, buffers);
-    });
+    const hit = this.slice(content);
+    const s = this.data.state;
+    if (!hit) {
+      const shown = s.layer === content.layer && s.head === content.head;
+      if (shown && s.weighting === content.weighting) this.missing(content);
+      return;
+    }
+    const buffers: Bytes[] = [base64Bytes(hit.data)];
+    queueMicrotask(() => this.emit("msg:custom", hit.reply, buffers));
   }
 }
 

@@ -31,10 +31,10 @@ function page(): PageData {
     T,
     weightings: ["raw"],
   };
-  const state = { tokens: ["a", "b", "c"], meta, layer: 0, head: -1 } as unknown as Traits;
+  const state = { tokens: ["a", "b", "c"], meta, layer: 0, head: -1, weighting: "raw" };
   const data = b64(encode([T, T], A, "float16", true));
   return {
-    state,
+    state: state as unknown as Traits,
     slices: { "0|-1|raw": { reply: reply(0), data } },
     omitted: "Only layer 0 was exported.",
     title: "m · T=3",
@@ -63,7 +63,12 @@ describe("standalone page model", () => {
     expect(Array.from(e?.data ?? []).map((v) => Math.round(v * 100) / 100)).toEqual(
       Array.from(A).map((v) => Math.round(v * 100) / 100),
     );
-    client.request(1, -1, "raw");
+    client.request(1, -1, "raw"); // a prefetch of a slice the page lacks: no answer
+    await Promise.resolve();
+    expect(errors).toEqual([]);
+    model.set("layer", 1);
+    client.reset();
+    client.request(1, -1, "raw"); // the view shown: an error sentence
     await Promise.resolve();
     expect(errors[0]).toContain("does not include layer 1, mean of heads, raw");
     expect(errors[0]).toContain("Only layer 0 was exported.");

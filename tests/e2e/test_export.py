@@ -143,9 +143,10 @@ def test_save_button_downloads_the_figure(offline_page, tmp_path, request):
 def test_layer_left_out_of_the_export_says_so(offline_page, tmp_path):
     page = offline_page
     root = open_export(page, tmp_path / "partial.html", layers=[1], heads="mean")
+    expect(root.get_by_test_id("bosw-error")).to_be_hidden()  # prefetches of absent slices
     root.get_by_test_id("bosw-layer").focus()
     page.keyboard.press("ArrowRight")
     banner = root.get_by_test_id("bosw-error")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("does not include layer 2")
-    expect(banner).to_contain_text("layers [1] of 0-3 were exported")
+    expect(banner).to_contain_text("This page holds layers [1] of 0-3 and the mean of heads")
