@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 
 from .adapters import run_from_attentions
-from .run import AttentionRun
 from .seq2seq import Seq2SeqView
 from .widget import AttentionWidget
 
@@ -72,13 +71,29 @@ def _pick(what: str, given: Sequence[int] | None, n: int) -> list[int]:
     return picked
 
 
-def _only_heads(run: AttentionRun, heads: list[int]) -> AttentionRun:
-    att = run.attention
-    assert att is not None  # runs built from arrays always hold them
-    if heads == list(range(run.n_heads)):
-        return run
-    meta = dataclasses.replace(run.meta, n_kv_heads=len(heads))
-    return dataclasses.replace(run, attention=att[:, heads], meta=meta)
+def _restrict(
+    attention: Any, include_layers: Sequence[int] | None, include_heads: Sequence[int] | None
+) -> tuple[Any, list[int], list[int], int, int]:
+    """Keep only the included layers and heads, before any conversion (bertviz's
+    ``format_attention``). Returns the attention, the layer and head ids, and the numbers of
+    layers and heads given."""
+    n_layers = len(attention)  # a tuple of layers, or an array whose first axis is layers
+    if n_layers == 0:
+        return attention, [], [], 0, 0
+    first: Any = attention[0]
+    shape = tuple(first.shape) if hasattr(first, "shape") else np.shape(first)
+    if len(shape) < 3:  # not [.., H, T, T]: run_from_attentions says what is wrong
+        return attention, list(range(n_layers)), [], n_layers, 0
+    n_heads = int(shape[-3])
+    layer_ids = _pick("layers", include_layers, n_layers)
+    head_ids = _pick("heads", include_heads, n_heads)
+    if layer_ids == list(range(n_layers)) and head_ids == list(range(n_heads)):
+        return attention, layer_ids, head_ids, n_layers, n_heads
+    kept = []
+    for i in layer_ids:
+        x = attention[i] if hasattr(attention[i], "shape") else np.asarray(attention[i])
+        kept.append(x[..., head_ids, :, :])
+    return kept, layer_ids, head_ids, n_layers, n_heads
 
 
 def _ids_text(what: str, ids: list[int], n: int) -> str:
@@ -107,10 +122,9 @@ def _self_widget(
     shown = _prettify(tokens) if prettify_tokens else list(tokens)
     first = str(tokens[0]) if len(tokens) else ""
     attention = _non_empty(attention, "attention")
-    n_layers = len(attention)  # a tuple of layers, or an array whose first axis is layers
-    layer_ids = _pick("layers", include_layers, n_layers)
-    if layer_ids != list(range(n_layers)):  # drop the others before any conversion
-        attention = [attention[i] for i in layer_ids]
+    attention, layer_ids, head_ids, n_layers, n_heads = _restrict(
+        attention, include_layers, include_heads
+    )
     run = run_from_attentions(attention, shown, model=name, bos_added=bool(_SPECIAL.match(first)))
     if sentence_b_start is not None:
         b = sentence_b_start
@@ -120,7 +134,6 @@ def _self_widget(
                 f"token of sentence B), got {b!r}."
             )
         run = dataclasses.replace(run, meta=dataclasses.replace(run.meta, segment_b_start=int(b)))
-    head_ids = _pick("heads", include_heads, run.n_heads)
     if layer is not None and layer not in layer_ids:
         raise ValueError(f"layer {layer!r} is not among the layers shown: {layer_ids}.")
     head = -1  # bertviz selects every head at first: the mean of heads is our equivalent
@@ -140,13 +153,12 @@ def _self_widget(
         t
         for t in (
             _ids_text("layers", layer_ids, n_layers),
-            _ids_text("heads", head_ids, run.n_heads),
+            _ids_text("heads", head_ids, n_heads),
         )
         if t
     )
-    sub = _only_heads(run, head_ids)
     start = layer_ids.index(layer) if layer is not None else 0
-    widget = AttentionWidget(sub, layer=start, head=head, label=label)
+    widget = AttentionWidget(run, layer=start, head=head, label=label)
     widget.meta = {**widget.meta, "layer_ids": layer_ids, "head_ids": head_ids}
     if display_mode is not None:
         widget.theme = display_mode
