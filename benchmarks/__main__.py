@@ -1,21 +1,26 @@
-"""``python -m benchmarks [name ...]``: run the benchmarks (all by default)."""
+"""``python -m benchmarks [name ...]``: run the benchmarks (the side-by-side table by default).
+
+``side_by_side`` runs the others it needs (Python side, browser, capture, long inputs) and
+prints one table; each can also be run alone by name.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from . import bertviz_bench, browser_bench, capture_bench, transport_bench
+from . import bertviz_bench, capture_bench, long_bench, side_by_side, transport_bench
 
 BENCHES = {
+    "side_by_side": side_by_side.main,
     "capture": capture_bench.main,
     "transport": transport_bench.main,
-    "browser": browser_bench.main,
     "bertviz": bertviz_bench.main,
+    "long": long_bench.main,
 }
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(BENCHES)
+    names = argv or ["side_by_side"]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHES)}", file=sys.stderr)

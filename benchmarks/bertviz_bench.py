@@ -1,10 +1,11 @@
-"""bos_widget against bertviz's ``head_view`` on SmolLM2: bytes for the first view and the
-Python time to produce them, measured in the same run.
+"""Python side of bos_widget against bertviz's ``head_view`` on SmolLM2: bytes for the first
+view, the Python time to produce them and the process's peak RSS, in the same run.
 
 bertviz embeds every attention weight as JSON text in the page; bos_widget sends small JSON
-state plus one binary ``[T, T]`` slice. Each bertviz size runs in a child process with a time
-limit; a size that does not finish is recorded with how long it ran. Browser rendering of
-bertviz (it loads require.js, d3 and jQuery from a CDN) is not measured here.
+state plus one binary ``[T, T]`` slice. Each (tool, T) runs in a fresh child process with a
+time limit; a size that does not finish is recorded with how long it ran. Both tools pay for
+the same eager forward; it is also timed on its own (``forward_s``), so that each tool's own
+work can be compared as well. The browser side is in ``browser_bench``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from ._common import save, token_ids
+from .long_bench import _status_kb
 
-LIMIT_S = 150
+LIMIT_S = 240
 
 
 def _child(tool: str, T: int) -> None:
@@ -29,6 +32,15 @@ def _child(tool: str, T: int) -> None:
     model, tok = load_cached("smollm2")
     ids = token_ids(tok, T)
     text = tok.decode(ids)
+    model.set_attn_implementation("eager")
+    with torch.inference_mode():  # warm-up, then the forward both tools share, timed alone
+        model(input_ids=torch.tensor([ids[:16]]))
+        t0 = time.perf_counter()
+        model(input_ids=torch.tensor([ids]), use_cache=False)
+        forward_s = time.perf_counter() - t0
+    model.set_attn_implementation("sdpa")
+    Path("/proc/self/clear_refs").write_text("5")  # peak RSS (VmHWM) counts from here
+    before_kb = _status_kb("VmRSS")
     start = time.perf_counter()
     if tool == "bertviz":
         from bertviz import head_view
@@ -43,7 +55,19 @@ def _child(tool: str, T: int) -> None:
         widget = bos_widget.show(text, max_tokens=T, progress=False)
         state = json.dumps(widget.get_state()).encode()
         size = len(state) + len(widget._server.encoded(widget.layer, widget.head, "raw"))
-    print(json.dumps({"bytes": size, "seconds": time.perf_counter() - start}))
+    seconds = time.perf_counter() - start
+    peak = _status_kb("VmHWM")
+    print(
+        json.dumps(
+            {
+                "bytes": size,
+                "seconds": seconds,
+                "forward_s": forward_s,
+                "peak_rss_mb": peak / 1024,
+                "rss_growth_mb": (peak - before_kb) / 1024,
+            }
+        )
+    )
 
 
 def _measure(tool: str, T: int) -> dict:

@@ -42,6 +42,7 @@ class _LayerStore:
     value_norms: np.ndarray | None = None
     key_norms: np.ndarray | None = None
     output_norms: np.ndarray | None = None
+    head_mean: np.ndarray | None = None  # float16 [L, T_q, T_k], the view's default slice
     summary: _SummaryStore | None = None
 
 
@@ -49,7 +50,6 @@ class _LayerStore:
 class _SummaryStore:
     """Summary mode: what is kept of each layer once its attention has been measured."""
 
-    head_mean: np.ndarray | None = None  # float16 [L, T, T]
     sink_scores: np.ndarray | None = None  # float32 [L, H, T]
     norm_first: np.ndarray | None = None  # float32 [L, H]
     norm_share0: np.ndarray | None = None  # float32 [L, H]
@@ -203,6 +203,10 @@ class _Recorder:
             pending = self._pending.pop(i, {})
             if "v" in pending and site.o_proj is not None:
                 self._norms(site, store, pending, w.shape[0])
+            if store.head_mean is None:
+                _, tq, tk = w.shape
+                store.head_mean = np.empty((store.n_layers, tq, tk), dtype=np.float16)
+            store.head_mean[site.layer] = w.float().mean(dim=0).to(torch.float16).cpu().numpy()
             if self.summary:
                 self._summarise(site, store, w)
             else:
@@ -219,15 +223,13 @@ class _Recorder:
         """Measure one layer's attention ``w`` ``[H, T, T]`` and keep only the summary."""
         sm = store.summary = store.summary or _SummaryStore()
         L, (H, T, _) = store.n_layers, w.shape
-        if sm.head_mean is None:
-            sm.head_mean = np.empty((L, T, T), dtype=np.float16)
+        if sm.sink_scores is None:
             sm.sink_scores = np.empty((L, H, T), dtype=np.float32)
             sm.causal = bool((w[0].triu(1) == 0).all()) if T > 1 else False
         assert sm.sink_scores is not None
         w = w.float()
         counts = torch.arange(T, 0, -1, dtype=torch.float32) if sm.causal else float(T)
         sm.sink_scores[site.layer] = (w.sum(dim=1) / counts).cpu().numpy()  # D1, [H, T]
-        sm.head_mean[site.layer] = w.mean(dim=0).to(torch.float16).cpu().numpy()
         if store.output_norms is None:
             return
         n = torch.from_numpy(store.output_norms[site.layer])  # [H, T]
@@ -405,7 +407,7 @@ def capture(
     def build(group: str, ids_: list[int], hidden: Any, role: str, **extra: Any) -> AttentionRun:
         store = rec.groups.get(group)
         sm = store.summary if store is not None else None
-        if store is None or (store.attention is None and (sm is None or sm.head_mean is None)):
+        if store is None or (store.attention is None and (sm is None or sm.sink_scores is None)):
             raise CaptureError(
                 f"No attention was captured from {type(model).__name__} ({group}); "
                 "load the model with attn_implementation='eager' and try again."
@@ -414,9 +416,8 @@ def capture(
         stats = _hidden_stats(hidden)
         summary = None
         if sm is not None:
-            assert sm.head_mean is not None and sm.sink_scores is not None
+            assert sm.sink_scores is not None
             summary = SinkSummary(
-                head_mean=sm.head_mean,
                 sink_scores=sm.sink_scores,
                 norm_first=sm.norm_first,
                 norm_share0=sm.norm_share0,
@@ -451,6 +452,7 @@ def capture(
             key_norms=store.key_norms,
             output_norms=store.output_norms,
             summary=summary,
+            head_mean=store.head_mean,
             **extra,
         )
 

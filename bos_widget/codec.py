@@ -34,6 +34,7 @@ decoded value is within ``scale / 2`` of the original (:func:`error_bound`).
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Literal, TypedDict
 
@@ -105,6 +106,14 @@ def _header(dtype_code: int, shape: tuple[int, ...], flags: int) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=4)
+def _tri(t: int) -> tuple[np.ndarray, np.ndarray]:
+    """bool masks of the lower triangle (diagonal included) and of the rest, for ``[t, t]``;
+    cached, since a view asks for many slices of one size."""
+    lower = np.tri(t, dtype=bool)
+    return lower, ~lower
+
+
 def _pad(n: int) -> bytes:
     return b"\0" * (-n % 8)
 
@@ -135,12 +144,12 @@ def encode(array: np.ndarray, encoding: Encoding = "float16", lower: bool = Fals
         raise ValueError(f"Unknown encoding {encoding!r}; use 'float16' or 'uint8'.")
     if not np.all(np.isfinite(arr)):
         raise ValueError("Cannot encode NaN or infinite values; clean the array first.")
-    if lower and (arr.ndim != 2 or arr.shape[0] != arr.shape[1] or np.triu(arr, 1).any()):
+    if lower and (arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr[_tri(len(arr))[1]].any()):
         msg = "a square [T, T] array with zeros above the diagonal; use lower=False."
         raise ValueError(f"lower=True needs {msg} Got shape {arr.shape}.")
     head = _header(DTYPE_CODES[encoding], arr.shape, FLAG_LOWER if lower else 0)
     if lower:
-        arr = arr[np.tri(arr.shape[0], dtype=bool)]  # rows q = 0..T-1, keys 0..q, concatenated
+        arr = arr[_tri(len(arr))[0]]  # rows q = 0..T-1, keys 0..q, concatenated
     if encoding == "float16":
         if arr.size and float(np.abs(arr).max()) > FLOAT16_MAX:
             raise ValueError(
@@ -186,7 +195,7 @@ def decode(blob: bytes | bytearray | memoryview) -> np.ndarray:
     if not lower:
         return out.reshape(shape)
     full = np.zeros(shape, dtype=np.float32)
-    full[np.tri(shape[0], dtype=bool)] = out
+    full[_tri(shape[0])[0]] = out
     return full
 
 

@@ -59,8 +59,6 @@ class SinkSummary:
 
     Attributes
     ----------
-    head_mean : np.ndarray
-        float16 ``[L, T, T]``: the mean over heads of each layer's attention.
     sink_scores : np.ndarray
         float32 ``[L, H, T]``: D1 sink score of every key in every head (raw attention).
     norm_first : np.ndarray or None
@@ -73,7 +71,6 @@ class SinkSummary:
         A sentence saying what was not kept and why (shown in the widget).
     """
 
-    head_mean: np.ndarray
     sink_scores: np.ndarray
     norm_first: np.ndarray | None
     norm_share0: np.ndarray | None
@@ -116,6 +113,10 @@ class AttentionRun:
         float16 ``[L, H, T_dec, T_enc]``, only on a decoder run.
     summary : SinkSummary or None
         Set in summary mode, when the per-head maps were not kept.
+    head_mean : np.ndarray or None
+        float16 ``[L, T, T]``: the mean over heads of each layer's attention, measured at
+        capture (the view's default slice; required in summary mode). ``None`` for runs built
+        from arrays: then it is computed when asked for.
     """
 
     tokens: tuple[str, ...]
@@ -131,12 +132,15 @@ class AttentionRun:
     decoder: AttentionRun | None = None
     cross_attention: np.ndarray | None = field(default=None, repr=False)
     summary: SinkSummary | None = field(default=None, repr=False)
+    head_mean: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         att = self.attention
         if att is None:
-            if self.summary is None:
-                raise ValueError("An AttentionRun needs attention maps or a SinkSummary.")
+            if self.summary is None or self.head_mean is None:
+                raise ValueError(
+                    "An AttentionRun needs attention maps, or a summary and head means."
+                )
             shape = (*self.summary.sink_scores.shape, len(self.tokens))
         else:
             if att.ndim != 4:
@@ -153,6 +157,9 @@ class AttentionRun:
             arr = getattr(self, name)
             if arr is not None and arr.shape != tuple(shape[:3]):
                 raise ValueError(f"{name} must have shape {shape[:3]}, got {arr.shape}.")
+        mean_shape = (shape[0], shape[2], shape[3])
+        if self.head_mean is not None and self.head_mean.shape != mean_shape:
+            raise ValueError(f"head_mean must have shape {mean_shape}, got {self.head_mean.shape}.")
 
     def require_attention(self) -> np.ndarray:
         """The per-head maps ``[L, H, T, T]``; raises ``ValueError`` in summary mode."""

@@ -88,8 +88,8 @@ class SliceServer:
     def matrix(self, layer: int, head: int, weighting: str = "raw") -> np.ndarray:
         """float32 ``[T, T]``: one head, or the mean of heads when ``head == -1``."""
         self.check(layer, head, weighting)
-        if self.run.summary is not None:
-            return np.asarray(self.run.summary.head_mean[layer], dtype=np.float32)
+        if head == MEAN_HEAD and weighting == "raw" and self.run.head_mean is not None:
+            return self.run.head_mean[layer].astype(np.float32)  # measured at capture
         att = self._layer(layer, weighting)
         if head == MEAN_HEAD:
             return metrics.head_mean(att)

@@ -37,7 +37,7 @@ def test_summary_matches_full_mode(pair):
     )
     for layer in range(full.n_layers):
         np.testing.assert_allclose(
-            summ.summary.head_mean[layer].astype(np.float32),
+            summ.head_mean[layer].astype(np.float32),
             metrics.head_mean(att[layer]),
             atol=2e-3,
         )
@@ -92,3 +92,14 @@ def test_bad_keep_and_encoder_decoder_summary_are_refused(tok):
         capture(tiny.llama(), tok, TEXT, keep="some")
     with pytest.raises(ValueError, match="encoder-decoder"):
         capture(tiny.bart(), tok, TEXT, keep="summary")
+
+
+def test_full_capture_keeps_head_means_and_serves_them(pair):
+    full, _ = pair
+    assert full.head_mean is not None
+    att = full.require_attention()
+    server = SliceServer(full)
+    for layer in range(full.n_layers):
+        expected = metrics.head_mean(att[layer])
+        np.testing.assert_allclose(full.head_mean[layer].astype(np.float32), expected, atol=2e-3)
+        np.testing.assert_allclose(server.matrix(layer, -1), expected, atol=2e-3)
