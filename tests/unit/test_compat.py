@@ -432,3 +432,14 @@ def test_seq2seq_view_of_a_capture_keeps_the_three_parts():
     assert view.cross_attention.shape == run.decoder.cross_attention.shape  # [3, 4, 4, 4]
     with pytest.raises(ValueError, match="no decoder run"):
         Seq2SeqView.from_run(view.encoder.run.decoder)
+
+
+def test_a_captured_sentence_pair_offers_the_filter_too():
+    tok = tiny.tokenizer()
+    w = AttentionWidget.from_model(tiny.bert(), tok, "the cat sat", text_pair="a dog ran")
+    assert w.meta["segment_b_start"] == 5  # <bos> the cat sat <eos> | a dog ran
+    w.segment = "B→A"
+    assert w.segment == "B→A"
+    single = AttentionWidget.from_model(tiny.bert(), tok, "the cat sat")
+    with pytest.raises(traitlets.TraitError, match="need a sentence pair"):
+        single.segment = "A→A"
