@@ -16,6 +16,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -80,17 +81,39 @@ def _run(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> pathlib.Path:
+def dist(tmp_path_factory) -> pathlib.Path:
+    """``python -m build``: the sdist, then the wheel built from that sdist. The sdist has no
+    built bundle (bos_widget/static is gitignored), so the wheel proves that the build runs
+    ``npm install`` and ``npm run build`` itself (hatch-jupyter-builder)."""
     if not BUNDLE.exists():
         pytest.fail(f"{BUNDLE} is missing: run `npm run build` (make setup does) first.")
     out = tmp_path_factory.mktemp("dist")
     t0 = time.monotonic()
-    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(REPO)], 600)
-    print(f"python -m build --wheel: {time.monotonic() - t0:.1f} s")
-    wheels = list(out.glob("*.whl"))
+    _run([sys.executable, "-m", "build", "--outdir", str(out), str(REPO)], 900)
+    print(f"python -m build (sdist, then wheel from it): {time.monotonic() - t0:.1f} s")
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(dist) -> pathlib.Path:
+    wheels = list(dist.glob("*.whl"))
     assert len(wheels) == 1, wheels
     print(f"{wheels[0].name}: {wheels[0].stat().st_size / 1024:.0f} kB")
     return wheels[0]
+
+
+def test_sdist_has_the_sources_not_the_build(dist):
+    sdists = list(dist.glob("*.tar.gz"))
+    assert len(sdists) == 1, sdists
+    with tarfile.open(sdists[0]) as tf:
+        names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
+    assert {
+        "package.json",
+        "package-lock.json",
+        "js/src/index.ts",
+        "bos_widget/__init__.py",
+    } <= names
+    assert not any(n.startswith(("node_modules/", ".venv/", "bos_widget/static/")) for n in names)
 
 
 def test_wheel_carries_the_built_bundle(wheel):
