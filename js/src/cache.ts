@@ -59,6 +59,11 @@ export class InFlight {
     return this.since.has(key);
   }
 
+  /** Forget requests older than `staleMs` (lost replies must not block what waits on them). */
+  prune(now: number): void {
+    for (const [key, t] of this.since) if (now - t >= this.staleMs) this.since.delete(key);
+  }
+
   end(key: string): void {
     this.since.delete(key);
   }

@@ -100,6 +100,8 @@ export function quantNote(e: Pick<Entry, "encoding" | "errorBound">): string {
 export class SliceClient {
   private readonly cache = new LRU<Entry>(64);
   private readonly inflight = new InFlight();
+  /** neighbours still to prefetch, nearest first; sent one at a time (see `pump`) */
+  private queue: [number, number, Weighting][] = [];
 
   /**
    * @param expectT returns the current T; slices of another shape (an older text) are dropped.
@@ -128,7 +130,12 @@ export class SliceClient {
     this.model.send({ kind: "request", layer, head, weighting });
   }
 
-  /** Ask for layer +-1 and head +-1 around (layer, head). */
+  /**
+   * Prefetch layer +-1 and head +-1 around (layer, head). The kernel answers messages in
+   * order, so prefetches go one at a time and only while no other request is waiting: a
+   * slice the user asks for next queues behind at most one prefetch. A new call replaces the
+   * neighbours still queued from an earlier view.
+   */
   prefetch(layer: number, head: number, weighting: Weighting, nLayers: number, nHeads: number) {
     const around: [number, number][] = [
       [layer + 1, head],
@@ -136,8 +143,18 @@ export class SliceClient {
       [layer, head + 1],
       [layer, head - 1],
     ];
-    for (const [l, h] of around) {
-      if (l >= 0 && l < nLayers && h >= -1 && h < nHeads) this.request(l, h, weighting);
+    this.queue = around
+      .filter(([l, h]) => l >= 0 && l < nLayers && h >= -1 && h < nHeads)
+      .map(([l, h]) => [l, h, weighting]);
+    this.pump();
+  }
+
+  /** Send the next queued prefetch when nothing is in flight (stale requests aside). */
+  private pump(): void {
+    this.inflight.prune(Date.now());
+    while (this.inflight.size === 0 && this.queue.length > 0) {
+      const [l, h, w] = this.queue.shift() as [number, number, Weighting];
+      this.request(l, h, w); // no-op when cached: then the loop tries the next one
     }
   }
 
@@ -169,11 +186,13 @@ export class SliceClient {
     const stats = parseStats(msg.stats, T);
     this.cache.set(key, { key, T, data: dec.data, stats, ...parseEncoding(msg) });
     this.onSlice(key);
+    this.pump();
   }
 
   /** Forget everything (new tokens or meta). */
   reset(): void {
     this.cache.clear();
     this.inflight.clear();
+    this.queue = [];
   }
 }

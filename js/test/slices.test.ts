@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { InFlight } from "../src/cache";
 import { encode } from "../src/codec";
 import { alphaOf, parseEncoding, prunedOf, quantNote, roundUp, SliceClient } from "../src/slices";
 import type { SliceRequest, WidgetModel } from "../src/types";
@@ -78,13 +79,47 @@ describe("SliceClient", () => {
     });
   });
 
-  it("prefetches in-range neighbours only, head -1 included", () => {
+  it("prefetches in-range neighbours only, head -1 included, one at a time", () => {
     const { c, sent } = setup();
     c.prefetch(0, 0, "norm", 2, 2);
+    expect(sent.map((s) => [s.layer, s.head])).toEqual([[1, 0]]); // the rest wait for it
+    const answer = (layer: number, head: number) => {
+      const [msg, bufs] = slice(layer, head);
+      c.handle({ ...(msg as object), weighting: "norm" }, bufs as DataView[]);
+    };
+    answer(1, 0);
+    answer(0, 1);
     expect(sent.map((s) => [s.layer, s.head])).toEqual([
       [1, 0],
       [0, 1],
       [0, -1],
     ]);
+  });
+
+  it("lets the view's own request overtake queued prefetches", () => {
+    const { c, sent } = setup();
+    c.prefetch(5, 2, "raw", 10, 4); // sends (6, 2); (4, 2), (5, 3), (5, 1) wait
+    c.request(9, 0, "raw"); // the user moved on: sent at once
+    expect(sent.map((s) => [s.layer, s.head])).toEqual([
+      [6, 2],
+      [9, 0],
+    ]);
+    c.prefetch(9, 0, "raw", 10, 4); // replaces the old neighbours; nothing sent while busy
+    expect(sent).toHaveLength(2);
+    const [m1, b1] = slice(6, 2);
+    c.handle(m1, b1 as DataView[]);
+    expect(sent).toHaveLength(2); // (9, 0) is still in flight
+    const [m2, b2] = slice(9, 0);
+    c.handle(m2, b2 as DataView[]);
+    expect(sent.map((s) => [s.layer, s.head]).slice(2)).toEqual([[8, 0]]);
+  });
+
+  it("does not let a lost reply block prefetching for good", () => {
+    const c = new InFlight(100);
+    c.begin("a", 0);
+    c.prune(50);
+    expect(c.size).toBe(1);
+    c.prune(100);
+    expect(c.size).toBe(0);
   });
 });
