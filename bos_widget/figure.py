@@ -77,6 +77,21 @@ def _hide(matrix: np.ndarray, sinks: np.ndarray) -> np.ndarray:
     return np.divide(out, total, out=np.zeros_like(out), where=total > 0)
 
 
+def _segment(matrix: np.ndarray, segment: str, b: int | None) -> np.ndarray | None:
+    """Only the cells of a sentence-pair filter such as ``"A→B"`` (queries in A, keys in B;
+    A = ``[0, b)``, B = ``[b, T)``), others zero, rows not renormalised (as
+    js/src/segments.ts); ``None`` when the filter keeps everything."""
+    T = matrix.shape[0]
+    m = re.fullmatch("([AB])→([AB])", segment or "")
+    if m is None or b is None or not 0 < b < T:
+        return None
+    span = {"A": slice(0, b), "B": slice(b, T)}
+    out = np.zeros_like(matrix)
+    rows, cols = span[m.group(1)], span[m.group(2)]
+    out[rows, cols] = matrix[rows, cols]
+    return out
+
+
 def spec_of(widget: AttentionWidget) -> FigureSpec:
     """What ``widget`` shows now, as a :class:`FigureSpec`."""
     run = widget.run
@@ -87,6 +102,9 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
     alpha = metrics.sink_scores(matrix, causal)
     sinks = (alpha >= eps) & metrics.supported_keys(run.T, causal)
     shown = _hide(matrix, sinks) if widget.hide_sinks else matrix
+    segment = str(getattr(widget, "segment", "all"))
+    only = _segment(shown, segment, run.meta.segment_b_start)
+    shown = shown if only is None else only
     heads = f"mean of {run.n_heads} heads" if head == MEAN_HEAD else f"head {head}"
     bos = "BOS added" if run.meta.bos_added else "no BOS added"
     title = (
@@ -100,6 +118,8 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
     )
     if widget.hide_sinks:
         what += ", sinks hidden, rows renormalised"
+    if only is not None:
+        what += f", only {segment} (query sentence → key sentence)"
     order = np.argsort(-alpha)
     named = [f"{label(run.tokens[k], 12)} (α={alpha[k]:.2f})" for k in order if sinks[k]][:4]
     found = ", ".join(named) if named else "none"

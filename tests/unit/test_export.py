@@ -189,3 +189,24 @@ def test_cli_render_errors_are_sentences(tiny_demo, tmp_path, capsys):
     assert "-o must end in .html, .png or .svg" in capsys.readouterr().err
     assert cli.main(["render", "the cat", "--layer", "9", "-o", str(tmp_path / "x.svg")]) == 2
     assert "layer must be between 0 and 2" in capsys.readouterr().err
+
+
+def test_image_follows_the_sentence_pair_filter():
+    import dataclasses
+    import types
+
+    from bos_widget import figure
+
+    run = _widget(T=8).run
+    run = dataclasses.replace(run, meta=dataclasses.replace(run.meta, segment_b_start=3))
+    view = types.SimpleNamespace(
+        run=run, layer=0, head=-1, weighting="raw", threshold=0.3, hide_sinks=False,
+        view="matrix", segment="B→A",
+    )  # fmt: skip
+    spec = figure.spec_of(view)  # type: ignore[arg-type] - the attributes spec_of reads
+    full = SliceServer(run).matrix(0, -1)
+    np.testing.assert_array_equal(spec.matrix[3:, :3], full[3:, :3])
+    assert not spec.matrix[:3].any() and not spec.matrix[:, 3:].any()
+    assert "only B→A" in spec.subtitle
+    view.segment = "all"
+    np.testing.assert_array_equal(figure.spec_of(view).matrix, full)  # type: ignore[arg-type]
