@@ -2,12 +2,16 @@
 ``sentence_b_start`` shows the "Sentences" select; choosing "A → B" in the page sets the
 ``segment`` trait in Python and leaves only sentence-A queries x sentence-B keys inked in the
 matrix; setting the trait from Python moves the select. A run without a pair has no select.
+The page ``html_action='return'`` gives keeps the filter and the theme, offline.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
+
+from bos_widget import head_view
 
 from . import jupyter as jp
 
@@ -81,3 +85,35 @@ def test_sentence_filter_from_the_page_and_from_python(server, browser, request)
             assert bb != aa and aa == ab == ba, (aa, ab, ba, bb)
         finally:
             jp.shot(page, request.node.name, pair)
+
+
+def test_returned_page_keeps_the_filter_and_theme_offline(browser, tmp_path):
+    """head_view(..., html_action='return').data saved as a file (the bertviz recipe) opens from
+    file:// with nothing fetched, dark, with the Sentences select working without a kernel."""
+    A = np.full((2, 1, 2, T, T), 1 / T, np.float32)
+    tokens = ["[CLS]", "a", "b", "[SEP]", "c", "d"]
+    page_html = head_view(list(A), tokens, B_START, display_mode="dark", html_action="return")
+    path = tmp_path / "head_view.html"
+    path.write_text(page_html.data)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(jp.UI_TIMEOUT_MS)
+    page = context.new_page()
+    fetched: list[str] = []
+    page.route(
+        "**/*",
+        lambda r: (
+            r.continue_()
+            if r.request.url.startswith("file:")
+            else (fetched.append(r.request.url), r.abort())
+        ),
+    )
+    try:
+        page.goto(path.as_uri())
+        root = page.get_by_test_id("bosw-root")
+        expect(root).to_have_attribute("data-theme", "dark")
+        expect(root).to_have_attribute("data-painted", "0|-1|raw:arcs")
+        root.get_by_test_id("bosw-segment").select_option("B→A")
+        expect(root).to_have_attribute("data-painted", "0|-1|raw:arcs:B→A")
+        assert fetched == []
+    finally:
+        context.close()
