@@ -16,7 +16,16 @@ import { composeFigure, downloadCanvas, figureFileName, saveButton } from "./sav
 import { SegmentControl } from "./segmentctl";
 import { segmentOf, segmentText } from "./segments";
 import { shareOnSinks, sinkMask } from "./sinks";
-import { alphaOf, type Entry, hiddenOf, prunedOf, quantNote, SliceClient, TOP_P } from "./slices";
+import {
+  alphaOf,
+  type Entry,
+  hiddenOf,
+  LOST_KERNEL,
+  prunedOf,
+  quantNote,
+  SliceClient,
+  TOP_P,
+} from "./slices";
 import { snapshotMessage } from "./snapshot";
 import { injectStyle } from "./style";
 import { displayToken, TokenStrip } from "./tokens";
@@ -45,8 +54,16 @@ function render({ model, el: host }: RenderProps): () => void {
   const selected = (): number => m.get("selected") ?? -1;
   const save = <K extends keyof Traits>(name: K, v: Traits[K]) => {
     m.set(name, v);
-    m.save_changes();
+    sync();
   };
+  // After a kernel restart the comm is gone and save_changes throws: say so in the banner.
+  function sync(): void {
+    try {
+      m.save_changes();
+    } catch {
+      banner.show(LOST_KERNEL);
+    }
+  }
 
   const sk = skeleton(doc);
   const { root, header, figure, canvas, readout, stripCaption, gridCaption } = sk;
@@ -69,7 +86,7 @@ function render({ model, el: host }: RenderProps): () => void {
   const grid = new OverviewGrid(doc, (l, h) => {
     m.set("layer", l);
     m.set("head", meta().summary ? -1 : h); // summary mode keeps only the mean of heads
-    m.save_changes();
+    sync();
   });
   const saveBtn = saveButton(doc, () => {
     const name = { model: meta().model, layer: m.get("layer"), head: m.get("head") };

@@ -97,6 +97,10 @@ export function quantNote(e: Pick<Entry, "encoding" | "errorBound">): string {
   return `values quantised to 8 bits${bound}`;
 }
 
+/** What a view says once its kernel is gone: Jupyter's comm throws on every send then. */
+export const LOST_KERNEL =
+  "This view has lost its kernel (restarted or shut down); re-run the cell to reconnect.";
+
 export class SliceClient {
   private readonly cache = new LRU<Entry>(64);
   private readonly inflight = new InFlight();
@@ -127,7 +131,12 @@ export class SliceClient {
   request(layer: number, head: number, weighting: Weighting): void {
     const key = sliceKey(layer, head, weighting);
     if (this.cache.has(key) || !this.inflight.begin(key, Date.now())) return;
-    this.model.send({ kind: "request", layer, head, weighting });
+    try {
+      this.model.send({ kind: "request", layer, head, weighting });
+    } catch {
+      this.inflight.end(key); // the comm is gone (kernel restarted or shut down)
+      this.onError(LOST_KERNEL);
+    }
   }
 
   /**

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { InFlight } from "../src/cache";
 import { encode } from "../src/codec";
-import { alphaOf, parseEncoding, prunedOf, quantNote, roundUp, SliceClient } from "../src/slices";
+import {
+  alphaOf,
+  LOST_KERNEL,
+  parseEncoding,
+  prunedOf,
+  quantNote,
+  roundUp,
+  SliceClient,
+} from "../src/slices";
 import type { SliceRequest, WidgetModel } from "../src/types";
 
 function setup(T = 2) {
@@ -37,6 +45,24 @@ describe("SliceClient", () => {
     const e = c.get(3, -1, "raw");
     expect(e && Array.from(alphaOf(e, true))).toEqual([0.625, 0.75]);
     expect(e && Array.from(prunedOf(e).k)).toEqual([0, 1, 0]);
+  });
+
+  it("says the kernel is gone, instead of throwing, when the comm refuses to send", () => {
+    const model = {
+      send: () => {
+        throw new Error("Cannot send"); // what JupyterLab's comm does after a kernel restart
+      },
+    } as unknown as WidgetModel;
+    const errors: string[] = [];
+    const c = new SliceClient(
+      model,
+      () => 2,
+      () => {},
+      (e) => errors.push(e),
+    );
+    expect(() => c.request(0, -1, "raw")).not.toThrow();
+    expect(errors).toEqual([LOST_KERNEL]);
+    expect(c.pending(0, -1, "raw")).toBe(false); // a later view of the same model may retry
   });
 
   it("stores unsolicited pushes, drops slices of another T, reports errors", () => {

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -363,10 +364,18 @@ def open_alone(page: Page, server: JupyterServer, name: str) -> None:
 
 
 @contextlib.contextmanager
-def notebook_page(browser, server: JupyterServer, name: str, cells: list[str], widgets: int):
+def notebook_page(
+    browser,
+    server: JupyterServer,
+    name: str,
+    cells: list[str],
+    widgets: int,
+    on_page: Callable[[Page], None] | None = None,
+):
     """Write ``cells`` as notebook ``name``, open it alone, run it, wait for ``widgets`` widget
     roots, and yield the page; the console goes to ``artifacts/console-<name>-<flavour>.log``
-    and a final screenshot is taken."""
+    and a final screenshot is taken. ``on_page`` is called with the page before it loads
+    (to add listeners)."""
     write_notebook(server.root, name, cells)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(UI_TIMEOUT_MS)
@@ -376,6 +385,8 @@ def notebook_page(browser, server: JupyterServer, name: str, cells: list[str], w
     log = open(ARTIFACTS / f"console-{stem}.log", "w")  # noqa: SIM115 - closed below
     page.on("console", lambda m: log.write(f"[{m.type}] {m.text}\n"))
     page.on("pageerror", lambda e: log.write(f"[pageerror] {e}\n"))
+    if on_page is not None:
+        on_page(page)
     try:
         open_alone(page, server, name)
         run_all_cells(page)
