@@ -34,7 +34,10 @@ ACCENT, SINK, BORDER = (31, 111, 235), (232, 89, 12), (208, 215, 222)
 GAMMA = 0.5  # heatmap power scale, as js/src/draw/matrix.ts
 TOP_P, MAX_ARCS = 0.9, 16  # arc pruning, as js/src/slices.ts
 LABELS_UP_TO = 64  # matrix axes name every token up to this T
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML = re.compile(  # XML 1.0's forbidden characters; bidi and zero-width ones (hidden)
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\u200b-\u200f\u202a-\u202e\u2060-\u2069"
+    "\ud800-\udfff\ufeff\ufffe\uffff]"
+)
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,14 @@ def colours(values: np.ndarray) -> np.ndarray:
     return np.round(stops[i] + (stops[i + 1] - stops[i]) * t).astype(np.uint8)
 
 
+def _xml_safe(text: str) -> str:
+    """Characters XML 1.0 forbids, bidi controls and zero-width characters as ``⟨U+XXXX⟩``."""
+    return _NOT_XML.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+
+
 def label(token: str, width: int = 14) -> str:
     """A token as the figure shows it: visible whitespace, XML-safe, at most ``width`` chars."""
-    text = _NOT_XML.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", readable(token))
+    text = _xml_safe(readable(token))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -196,12 +204,12 @@ def svg(spec: FigureSpec) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0f}" height="{h:.0f}" '
         f'viewBox="0 0 {w:.0f} {h:.0f}" font-family="system-ui, sans-serif">',
-        f"<title>{escape(spec.title)}</title>",
+        f"<title>{escape(_xml_safe(spec.title))}</title>",
         f'<rect width="100%" height="100%" fill="{_css(BG)}"/>',
         f'<text x="8" y="22" font-size="14" font-weight="600" fill="{_css(FG)}">'
-        f"{escape(label(spec.title, 400))}</text>",
+        f"{escape(_xml_safe(spec.title))}</text>",
         f'<text x="8" y="42" font-size="12" fill="{_css(MUTED)}">'
-        f"{escape(label(spec.subtitle, 400))}</text>",
+        f"{escape(_xml_safe(spec.subtitle))}</text>",
     ]
     if spec.view == "arcs":
         step, left, base, arc_h = g["step"], g["left"], g["base"], g["arc_h"]
@@ -268,6 +276,11 @@ def svg(spec: FigureSpec) -> str:
     return "\n".join(out) + "\n"
 
 
+def _text(where: Any, *args: Any, **kwargs: Any) -> Any:
+    """matplotlib text that never reads ``$...$`` in token text as mathtext."""
+    return where.text(*args, parse_math=False, **kwargs)
+
+
 def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> None:
     """Draw the figure with matplotlib into ``path`` (PNG)."""
     if kwargs:
@@ -291,8 +304,8 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
     def rgb(c: tuple[int, ...]) -> tuple[float, ...]:
         return tuple(v / 255 for v in c)
 
-    fig.text(8 / w, 1 - 22 / h, spec.title, fontsize=10, weight="bold", color=rgb(FG))
-    fig.text(8 / w, 1 - 42 / h, spec.subtitle, fontsize=8.5, color=rgb(MUTED))
+    _text(fig, 8 / w, 1 - 22 / h, spec.title, fontsize=10, weight="bold", color=rgb(FG))
+    _text(fig, 8 / w, 1 - 42 / h, spec.subtitle, fontsize=8.5, color=rgb(MUTED))
     # one axes in pixel coordinates of the SVG layout (y down)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_xlim(0, w)
@@ -317,7 +330,8 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
         ax.plot([left, left + step * T], [base, base], color=rgb(BORDER), linewidth=0.8)
         for i, text in enumerate(spec.labels):
             c = rgb(SINK if spec.sinks[i] else FG)
-            ax.text(
+            _text(
+                ax,
                 left + (i + 0.5) * step,
                 base + 6,
                 text,
@@ -345,8 +359,9 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
             for i, text in enumerate(spec.labels):
                 c = rgb(SINK if spec.sinks[i] else FG)
                 y = top + (i + 0.5) * cell
-                ax.text(left - 4, y, text, fontsize=6, ha="right", va="center", color=rgb(FG))
-                ax.text(
+                _text(ax, left - 4, y, text, fontsize=6, ha="right", va="center", color=rgb(FG))
+                _text(
+                    ax,
                     left + (i + 0.5) * cell,
                     top + size + 6,
                     text,
@@ -357,7 +372,8 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
                     va="top",
                     rotation_mode="anchor",
                 )
-        ax.text(
+        _text(
+            ax,
             left + size / 2,
             h - 8,
             "key →   (rows: queries ↓)",

@@ -26,6 +26,8 @@ HOSTILE = [
     "\u2028\u2029",
     '"quoted\\"',
     "🐍",
+    "$\\frac{a$ $",  # not mathtext in PNG titles and labels
+    "\u202eevil\x00",  # bidi override and a character XML forbids
 ]
 
 
@@ -68,7 +70,7 @@ def test_hostile_text_is_escaped_data_and_round_trips():
     data = _embedded(page)
     assert data["state"]["tokens"] == list(w.tokens)
     assert data["state"]["meta"]["model"] == "m </script><b>x</b>"
-    assert data["title"].startswith("m </script><b>x</b> · T=10")
+    assert data["title"].startswith(f"m </script><b>x</b> · T={len(HOSTILE) + 3}")
 
 
 def test_every_slice_is_embedded_and_decodes_to_what_the_kernel_serves():
@@ -119,6 +121,7 @@ def test_svg_says_what_it_shows_and_escapes_tokens(tmp_path):
         text = " ".join(t for t in root.itertext())
         assert "m </script><b>x</b> · T=12 · layer 1/2 · mean of 2 heads · raw · ε=0.20" in text
         assert ("arcs" if view == "arcs" else "matrix") in text
+        assert "␣" not in root.findtext("{http://www.w3.org/2000/svg}text", "")
         assert "<img src=x" not in path.read_text()  # escaped as &lt;
         assert not root.findall(".//{http://www.w3.org/2000/svg}script")
 
@@ -126,6 +129,7 @@ def test_svg_says_what_it_shows_and_escapes_tokens(tmp_path):
 def test_png_is_a_picture_of_a_sane_size(tmp_path):
     pytest.importorskip("matplotlib")
     w = _widget(T=40)
+    w.save_image(tmp_path / "arcs.png")  # hostile labels, arcs
     w.view = "matrix"
     data = w.save_image(tmp_path / "m.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
