@@ -35,7 +35,7 @@ GAMMA = 0.5  # heatmap power scale, as js/src/draw/matrix.ts
 TOP_P, MAX_ARCS = 0.9, 16  # arc pruning, as js/src/slices.ts
 LABELS_UP_TO = 64  # matrix axes name every token up to this T
 _NOT_XML = re.compile(  # XML 1.0's forbidden characters; bidi and zero-width ones (hidden)
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\u200b-\u200f\u202a-\u202e\u2060-\u2069"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\u200b-\u200f\u2028-\u202e\u2060-\u2069"
     "\ud800-\udfff\ufeff\ufffe\uffff]"
 )
 
