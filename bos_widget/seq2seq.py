@@ -88,6 +88,7 @@ class Seq2SeqView(ipywidgets.VBox):
             options=[(PART_LABELS[p], p) for p in self.parts],
             value=self.parts[0],
             description="Attention",
+            style={"button_width": "auto"},  # the default width cuts the labels
         )
         self._switch.layout.display = "none" if len(self.parts) == 1 else None
         super().__init__()
