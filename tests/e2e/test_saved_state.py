@@ -52,9 +52,8 @@ def _saved_widget_state(path, timeout: float = 30.0) -> dict:
     raise AssertionError(f"no widget state with a snapshot was saved in {path}")
 
 
+@pytest.mark.parametrize("server", ["lab"], indirect=True)  # Notebook 7: same widget manager
 def test_reopened_notebook_draws_the_saved_view(server, browser, request):
-    if server.flavour != "lab":
-        pytest.skip("one UI is enough: Notebook 7 uses the same widget manager")
     settings = server.root.parent / "lab-home" / "settings" / "@jupyter-widgets"
     (settings / "jupyterlab-manager").mkdir(parents=True, exist_ok=True)
     (settings / "jupyterlab-manager" / "plugin.jupyterlab-settings").write_text(
