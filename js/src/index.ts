@@ -136,8 +136,10 @@ function render({ model, el: host }: RenderProps): () => void {
     const toks = tokens();
     const eps = m.get("threshold") ?? 0.3;
     const view = m.get("view") === "matrix" ? "matrix" : "arcs";
-    const head = m.get("head");
-    const layer = m.get("layer");
+    // what this slice is: the view may have moved on (a slice in flight, or no kernel at all
+    // in a reopened notebook); the figure says what it draws, the header what was asked for
+    const [layer, head] = entry.key.split("|").map(Number);
+    const weighting = entry.key.split("|")[2];
     const alpha = alphaOf(entry, mt.causal);
     const mask = sinkMask(alpha, eps, mt.causal);
     const sel = selected();
@@ -149,7 +151,7 @@ function render({ model, el: host }: RenderProps): () => void {
     if (labels.length !== entry.T)
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
     const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
-      m.get("weighting") === "norm" ? "norm-weighted" : "raw"
+      weighting === "norm" ? "norm-weighted" : "raw"
     }${hide ? ", sinks hidden, rows renormalised" : ""}${seg ? `, only ${seg}` : ""}`;
     const pruned = view === "arcs" || focus >= 0 ? prunedOf(shown) : null;
     let block = 1;

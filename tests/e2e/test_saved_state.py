@@ -10,6 +10,7 @@ loads from the kernel first and gives up when there is none.)
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 
@@ -90,6 +91,15 @@ def test_reopened_notebook_draws_the_saved_view(server, browser, request):
         assert "layer 2, mean of heads, raw" in label, label
         # proof that nothing came from a kernel: this kernel never ran the cell
         assert jp.execute(page, "'saved' in globals()") is False
+        # another layer needs the kernel: the header says what was asked for and that it is
+        # loading; the figure keeps saying what it draws
+        root.get_by_test_id("bosw-layer").focus()
+        page.keyboard.press("ArrowLeft")
+        header = root.get_by_test_id("bosw-header")
+        expect(header).to_contain_text("layer 1/2")
+        expect(header).to_contain_text("loading slice")
+        canvas = root.get_by_test_id("bosw-canvas")
+        expect(canvas).to_have_attribute("aria-label", re.compile(r"layer 2, mean of heads"))
     finally:
         jp.shot(page, request.node.name)
         context.close()
