@@ -3,11 +3,13 @@
 ``Seq2SeqView`` is an ``ipywidgets.VBox``: toggle buttons for encoder self-attention,
 decoder self-attention and cross-attention above the selected part. Encoder and decoder
 self-attention are square and shown by an ``AttentionWidget`` each. Cross-attention
-(``[L, H, T_dec, T_enc]``: decoder queries, encoder keys) is not square, and the front end
-draws square self-attention only, so that part is a text panel that says so, gives the shape,
-the encoder tokens that receive the most cross-attention, and where the array is kept
-(``view.cross_attention``). Token text is escaped (``html.escape``) before it reaches the
-panel's HTML: it is data, never markup. Never imports torch.
+(``[L, H, T_dec, T_enc]``: decoder queries, encoder keys) is not square, and the interactive
+front end draws square self-attention only, so that part is a panel that says so, gives the
+shape, the encoder tokens that receive the most cross-attention and where the array is kept
+(``view.cross_attention``), and draws one layer and head (or the mean of heads) as a static
+heatmap (:mod:`bos_widget.crossmap`) chosen with two sliders (``cross_layer``,
+``cross_head``). Token text is escaped before it reaches the panel's HTML: it is data, never
+markup. Never imports torch.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import ipywidgets
 import numpy as np
 import traitlets
 
+from .crossmap import cross_svg
 from .run import AttentionRun
+from .slices import MEAN_HEAD
 from .widget import AttentionWidget
 
 PARTS = ("encoder", "decoder", "cross")
@@ -29,9 +33,9 @@ PART_LABELS = {
     "decoder": "decoder self-attention",
     "cross": "cross-attention",
 }
-CROSS_NOT_DRAWN = (
-    "Cross-attention is not drawn: its maps are decoder queries × encoder keys (not square), "
-    "and this widget draws square self-attention only."
+CROSS_NOTE = (
+    "Cross-attention maps are decoder queries × encoder keys (not square); the interactive "
+    "view draws square self-attention only, so they are drawn here as a static heatmap."
 )
 
 
@@ -63,9 +67,13 @@ class Seq2SeqView(ipywidgets.VBox):
         The self-attention views.
     cross_attention : np.ndarray or None
         float32 ``[L, H, T_dec, T_enc]`` as given.
+    cross_layer, cross_head : int
+        The cross-attention map drawn (``cross_head=-1``: the mean of heads).
     """
 
     part = traitlets.Unicode("encoder")
+    cross_layer = traitlets.Int(0)
+    cross_head = traitlets.Int(MEAN_HEAD)
 
     def __init__(
         self,
@@ -83,7 +91,7 @@ class Seq2SeqView(ipywidgets.VBox):
         self.parts = tuple(p for p in PARTS if given[p] is not None)
         if not self.parts:
             raise ValueError("Seq2SeqView needs at least one of encoder, decoder or cross.")
-        self._cross_panel = self._cross_note() if cross_attention is not None else None
+        self._cross_panel = self._cross_part() if cross_attention is not None else None
         self._switch = ipywidgets.ToggleButtons(
             options=[(PART_LABELS[p], p) for p in self.parts],
             value=self.parts[0],
@@ -127,6 +135,28 @@ class Seq2SeqView(ipywidgets.VBox):
     def _on_part(self, _change: dict) -> None:
         self._show()
 
+    @traitlets.validate("cross_layer", "cross_head")
+    def _valid_cross(self, proposal: dict) -> int:
+        value, name = int(proposal["value"]), proposal["trait"].name
+        if self.cross_attention is not None:
+            L, H = self.cross_attention.shape[:2]
+            top = (L if name == "cross_layer" else H) - 1
+            low = 0 if name == "cross_layer" else MEAN_HEAD
+            if not low <= value <= top:
+                raise traitlets.TraitError(f"{name} must be between {low} and {top}, got {value}.")
+        return value
+
+    @traitlets.observe("cross_layer", "cross_head")
+    def _redraw_cross(self, _change: dict) -> None:
+        if self.cross_attention is not None and hasattr(self, "cross_map"):
+            self.cross_map.value = cross_svg(
+                self.cross_attention,
+                self.cross_layer,
+                self.cross_head,
+                self.encoder_tokens,
+                self.decoder_tokens,
+            )
+
     @property
     def current(self) -> ipywidgets.Widget:
         """The widget of the part shown (an ``AttentionWidget``, or the cross-attention panel)."""
@@ -139,12 +169,12 @@ class Seq2SeqView(ipywidgets.VBox):
         if hasattr(self, "_switch"):
             self.children = (self._switch, self.current)
 
-    def _cross_note(self) -> ipywidgets.HTML:
+    def _cross_part(self) -> ipywidgets.VBox:
         cross = self.cross_attention
         assert cross is not None
         L, H, t_dec, t_enc = cross.shape
         lines = [
-            CROSS_NOT_DRAWN,
+            CROSS_NOTE,
             f"Shape [layers, heads, decoder queries, encoder keys] = [{L}, {H}, {t_dec}, {t_enc}]"
             "; the array is view.cross_attention.",
         ]
@@ -160,6 +190,13 @@ class Seq2SeqView(ipywidgets.VBox):
             "decoder queries): " + ", ".join(names)
         )
         body = "".join(f"<p>{html.escape(text)}</p>" for text in lines)
-        panel = ipywidgets.HTML(value=body)
-        panel.add_class("bosw-cross-note")
-        return panel
+        self.cross_note = ipywidgets.HTML(value=body)
+        self.cross_note.add_class("bosw-cross-note")
+        layer = ipywidgets.IntSlider(0, min=0, max=L - 1, description="Layer")
+        head = ipywidgets.IntSlider(MEAN_HEAD, min=MEAN_HEAD, max=H - 1, description="Head")
+        head.tooltip = "-1: the mean of heads"
+        traitlets.link((layer, "value"), (self, "cross_layer"))
+        traitlets.link((head, "value"), (self, "cross_head"))
+        self.cross_map = ipywidgets.HTML()
+        self._redraw_cross({})
+        return ipywidgets.VBox([self.cross_note, ipywidgets.HBox([layer, head]), self.cross_map])
