@@ -7,7 +7,7 @@ bertviz's positional order, and a few of the other's as keywords:
 * ``attention`` (the tuple ``output_attentions=True`` returns) with ``tokens``, or
   ``encoder_attention`` / ``decoder_attention`` / ``cross_attention`` with
   ``encoder_tokens`` / ``decoder_tokens`` (then a :class:`~bos_widget.seq2seq.Seq2SeqView`
-  switches between them; cross-attention is described, not drawn);
+  switches between them; cross-attention is a static heatmap, not the interactive view);
 * ``sentence_b_start``: the widget's ``segment`` control filters sentence A / B;
 * ``include_layers`` / ``include_heads``: the widget offers only those (a sub-run; the header
   label and ``meta["layer_ids"]`` / ``meta["head_ids"]`` give the original numbers);
