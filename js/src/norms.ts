@@ -37,6 +37,22 @@ export function barHeights(values: ArrayLike<number>, maxH = BAR_H): Float64Arra
   return out;
 }
 
+/** Tokens per bar: 1 while a token gets >= 3 px, else enough to make a bar ~3 px wide. */
+export function barBlock(step: number): number {
+  return step >= 3 ? 1 : Math.ceil(3 / Math.max(step, 1e-3));
+}
+
+/** Max of each block of `block` consecutive values (the last block may be shorter). */
+export function blockMax(values: ArrayLike<number>, block: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i += block) {
+    let m = Number.NEGATIVE_INFINITY;
+    for (let j = i; j < Math.min(values.length, i + block); j++) m = Math.max(m, values[j]);
+    out.push(m);
+  }
+  return out;
+}
+
 /** Short number: 3 significant digits, exponent form from 10^4. */
 export function fmt(x: number): string {
   return Math.abs(x) >= 1e4 ? x.toExponential(1) : x.toPrecision(3);
@@ -112,18 +128,29 @@ export class NormsStrip {
     name.textContent = label;
     const bars = this.doc.createElement("div");
     bars.className = "bosw-bars";
-    const hs = barHeights(values);
     const { left, step } = a.columns;
-    const gap = step >= 4 ? 1 : 0;
     const name1 = kind === "hidden" ? "‖h‖" : "‖v‖";
-    values.forEach((v, i) => {
+    // more tokens than a few pixels each: one bar per block of tokens, its max (few DOM nodes)
+    const block = barBlock(step);
+    const tops = blockMax(values, block);
+    const hs = barHeights(tops);
+    const width = step * block;
+    const gap = width >= 4 ? 1 : 0;
+    tops.forEach((v, b) => {
+      const i = b * block;
+      const j = Math.min(values.length, i + block) - 1;
       const bar = this.doc.createElement("div");
-      bar.className = massive.has(i) ? "bosw-bar massive" : "bosw-bar";
+      let hot = false;
+      for (let t = i; t <= j && !hot; t++) hot = massive.has(t);
+      bar.className = hot ? "bosw-bar massive" : "bosw-bar";
       bar.dataset.testid = "bosw-bar";
       bar.style.left = `${left + i * step + gap}px`;
-      bar.style.width = `${Math.max(1, step - 2 * gap)}px`;
-      bar.style.height = `${hs[i]}px`;
-      bar.title = `#${i} “${displayToken(a.tokens[i] ?? "")}”: ${name1} = ${fmt(v)}`;
+      bar.style.width = `${Math.max(1, width - 2 * gap)}px`;
+      bar.style.height = `${hs[b]}px`;
+      bar.title =
+        block === 1
+          ? `#${i} “${displayToken(a.tokens[i] ?? "")}”: ${name1} = ${fmt(v)}`
+          : `#${i}–#${j}: max ${name1} = ${fmt(v)}`;
       bars.append(bar);
     });
     row.append(name, bars);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { encode } from "../src/codec";
 import { fitText } from "../src/draw/theme";
 import { headerItems } from "../src/header";
-import { barHeights, fmt, rowLabels } from "../src/norms";
+import { barBlock, barHeights, blockMax, fmt, rowLabels } from "../src/norms";
 import { readoutLines } from "../src/readout";
 import { hideSinks, shareOnSinks, sinkMask, sinkScores } from "../src/sinks";
 import { hiddenOf, parseStats, SliceClient } from "../src/slices";
@@ -147,6 +147,15 @@ describe("captions say what is shown", () => {
     const nw = Object.fromEntries(headerItems({ ...base, weighting: "norm", hideSinks: true }));
     expect(nw.weighting).toBe("norm-weighted");
     expect(nw.sinks).toBe("hidden, rows renormalised");
+  });
+
+  it("norm bars merge tokens into blocks when each token gets under 3 px", () => {
+    expect(barBlock(12)).toBe(1);
+    expect(barBlock(3)).toBe(1);
+    expect(barBlock(0.3)).toBe(10); // T = 2048 on ~620 px: 10 tokens a bar, ~205 bars
+    expect(blockMax([1, 5, 2, 8, 3], 2)).toEqual([5, 8, 3]);
+    expect(blockMax([1, 5, 2], 1)).toEqual([1, 5, 2]);
+    expect(Math.ceil(2048 / barBlock(620 / 2048))).toBeLessThanOrEqual(207);
   });
 
   it("header says when only a summary was kept, and what was left out", () => {
