@@ -307,6 +307,10 @@ def _store_bytes(model: Any, sites: list[AttentionSite], T: int) -> int:
     return 2 * layers * max(heads, 1) * T * T
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
 def _choose_summary(keep: str, model: Any, sites: list[AttentionSite], T: int) -> str | None:
     """The sentence saying what summary mode leaves out, or ``None`` to keep every map."""
     if keep not in KEEP:
@@ -320,7 +324,7 @@ def _choose_summary(keep: str, model: Any, sites: list[AttentionSite], T: int) -
             "encoder-decoder model. Pass max_tokens=... to capture fewer tokens."
         )
     return (
-        f"Summary mode (T={T}): every head's attention map would take {size / 1e9:.1f} GB, so "
+        f"Summary mode (T={T}): every head's attention map would take {_size(size)}, so "
         "only the mean of heads per layer and every head's sink scores were kept."
     )
 

@@ -285,7 +285,7 @@ function render({ model, el: host }: RenderProps): () => void {
       return;
     }
     paint(entry, pre);
-    client.prefetch(layer, head, w, mt.n_layers, mt.n_heads);
+    client.prefetch(layer, head, w, mt.n_layers, mt.summary ? 0 : mt.n_heads); // summary: means only
   }
 
   function setHover(i: number, cell: [number, number] | null): void {
