@@ -11,6 +11,7 @@ work can be compared as well. The browser side is in ``browser_bench``.
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from ._common import save, token_ids
 from .long_bench import _status_kb
 
 LIMIT_S = 240
+MEMORY_CAP = 16 * 2**30  # the machine has 24 GB; bertviz at T = 1024 would need more
 
 
 def _child(tool: str, T: int) -> None:
@@ -70,6 +72,12 @@ def _child(tool: str, T: int) -> None:
     )
 
 
+def _cap_memory() -> None:
+    """In the child: at most ``MEMORY_CAP`` bytes of address space, so that a size too big
+    for the machine ends in a MemoryError instead of taking the machine down with it."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
 def _measure(tool: str, T: int) -> dict:
     code = f"from benchmarks.bertviz_bench import _child; _child({tool!r}, {T})"
     start = time.perf_counter()
@@ -80,9 +88,19 @@ def _measure(tool: str, T: int) -> dict:
             text=True,
             timeout=LIMIT_S,
             check=True,
+            preexec_fn=_cap_memory,
         )
     except subprocess.TimeoutExpired:
         return {"tool": tool, "T": T, "finished": False, "ran_s": time.perf_counter() - start}
+    except subprocess.CalledProcessError as exc:
+        last = (exc.stderr or "").strip().splitlines()[-1:] or [f"exit code {exc.returncode}"]
+        return {
+            "tool": tool,
+            "T": T,
+            "finished": False,
+            "ran_s": time.perf_counter() - start,
+            "failed": last[0][:200],
+        }
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return {"tool": tool, "T": T, "finished": True, **data}
 

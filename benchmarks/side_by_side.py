@@ -87,6 +87,8 @@ def _py_cell(r: dict, key: str) -> str:
         }[key]()
     if "skipped" in r:
         return "not run"
+    if "failed" in r:
+        return f"failed after {r['ran_s']:.0f} s ({r['failed'][:40]})"
     return f"stopped after {r['ran_s']:.0f} s"
 
 
