@@ -31,7 +31,12 @@ CELLS = [
     "    a = np.tril(rng.random((L, H, T, T), dtype=np.float32) ** 8)\n"
     "    a[..., 0] += 0.5  # a sink on position 0\n"
     "    return np.tril(a) / np.tril(a).sum(-1, keepdims=True)\n"
-    "KERNEL_PID = os.getpid()",
+    "KERNEL_PID = os.getpid()\n"
+    "def refused(w, name, value):\n"
+    "    try:\n"
+    "        setattr(w, name, value)\n"
+    "    except Exception as exc:\n"
+    "        return f'{type(exc).__name__}: {exc}'",
     "one = bos_widget.AttentionWidget.from_attentions(\n"
     "    attention(1), [f'a{i}' for i in range(T)], model='stress one', causal=True)\n"
     "one",
@@ -260,14 +265,26 @@ def test_500_rapid_slider_moves_agree_and_stay_bounded(stress, request):
 
 
 def test_a_value_the_kernel_refuses_snaps_the_view_back(stress, request):
-    """A view that sends an out-of-range head (here: the slider's max raised by hand) gets the
-    kernel's value back and says why; the widget keeps working."""
+    """Out-of-range values set from Python raise and leave the view as it was; a view that
+    sends an out-of-range head (here: the slider's max raised by hand) gets the kernel's value
+    back and says why; the widget keeps working."""
     page = stress
     one, _ = roots(page)
     try:
         jp.execute(page, "one.layer = 4; one.head = 2; [one.layer, one.head]")
         painted(one, 4, 2)
         mark = len(page.console.errors)  # type: ignore[attr-defined]
+        got = jp.execute(
+            page,
+            "[refused(one, 'layer', 99), refused(one, 'head', True), "
+            "refused(one, 'threshold', 1.5), refused(one, 'threshold', float('nan'))]",
+        )
+        assert isinstance(got, list) and all(isinstance(m, str) for m in got), got
+        assert "layer must be between 0 and 11" in got[0] and "head must be an integer" in got[1]
+        assert all("threshold must lie in [0, 1]" in m for m in got[2:]), got
+        assert kernel_state(page)["one"] == [4, 2, 0.3]
+        painted(one, 4, 2)
+        expect(one.get_by_test_id("bosw-threshold")).to_have_value("0.3")
         one.get_by_test_id("bosw-head").evaluate(
             """(s) => { s.max = '99'; s.value = '50';
                         s.dispatchEvent(new Event('input', { bubbles: true })); }"""
