@@ -77,7 +77,9 @@ def run_from_attentions(
     Parameters
     ----------
     attentions : tuple of tensors ``[1, H, T, T]``, or array ``[L, H, T, T]``
-        Rows (last axis) should sum to 1; rows that do not are shown with a warning.
+        torch tensors, numpy arrays or nested lists of floats (any precision) or integers
+        (hard attention); bool, complex and non-numeric data raise ``TypeError``. Rows (last
+        axis) should sum to 1; rows that do not are shown with a warning.
     tokens : sequence of str
         One display string per position.
     model : str
