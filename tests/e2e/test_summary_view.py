@@ -53,7 +53,7 @@ def test_summary_mode_says_what_it_left_out_and_keeps_the_mean(summary_page, req
         # asking Python for a single head is refused with the reason, and nothing changes
         err = jp.execute(
             page,
-            "exec('try:\\n    summ.head = 1\\n    e = \"\"\\nexcept Exception as x:\\n"
+            'exec(\'try:\\n    summ.head = 1\\n    e = ""\\nexcept Exception as x:\\n'
             "    e = str(x)'); [e, summ.head]",
         )
         assert isinstance(err, list) and "Only head=-1" in err[0] and err[1] == -1
