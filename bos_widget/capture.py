@@ -206,14 +206,15 @@ class _Recorder:
             if store.head_mean is None:
                 _, tq, tk = w.shape
                 store.head_mean = np.empty((store.n_layers, tq, tk), dtype=np.float16)
-            store.head_mean[site.layer] = w.float().mean(dim=0).to(torch.float16).cpu().numpy()
+            # copy_ converts straight into the float16 store: no float16 temporary, one pass
+            torch.from_numpy(store.head_mean[site.layer]).copy_(w.float().mean(dim=0))
             if self.summary:
                 self._summarise(site, store, w)
             else:
                 if store.attention is None:
                     h, tq, tk = w.shape
                     store.attention = np.empty((store.n_layers, h, tq, tk), dtype=np.float16)
-                store.attention[site.layer] = w.to(torch.float16).cpu().numpy()
+                torch.from_numpy(store.attention[site.layer]).copy_(w)
             if self.progress is not None:
                 self.progress.update(1)
 
