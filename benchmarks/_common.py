@@ -27,3 +27,11 @@ def save(name: str, data: Any, lines: list[str]) -> str:
     (RESULTS / f"{name}.md").write_text(text)
     print(text)
     return text
+
+
+def status_kb(field: str) -> int:
+    """A ``kB`` field of this process's ``/proc/self/status`` (``VmRSS``, ``VmHWM``, ...)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")

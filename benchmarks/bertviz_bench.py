@@ -17,8 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import save, token_ids
-from .long_bench import _status_kb
+from ._common import save, status_kb, token_ids
 
 LIMIT_S = 240
 MEMORY_CAP = 16 * 2**30  # the machine has 24 GB; bertviz at T = 1024 would need more
@@ -45,7 +44,7 @@ def _child(tool: str, T: int) -> None:
         forward_s = min(runs)
     model.set_attn_implementation("sdpa")
     Path("/proc/self/clear_refs").write_text("5")  # peak RSS (VmHWM) counts from here
-    before_kb = _status_kb("VmRSS")
+    before_kb = status_kb("VmRSS")
     start = time.perf_counter()
     if tool == "bertviz":
         from bertviz import head_view
@@ -61,7 +60,7 @@ def _child(tool: str, T: int) -> None:
         state = json.dumps(widget.get_state()).encode()
         size = len(state) + len(widget._server.encoded(widget.layer, widget.head, "raw"))
     seconds = time.perf_counter() - start
-    peak = _status_kb("VmHWM")
+    peak = status_kb("VmHWM")
     print(
         json.dumps(
             {

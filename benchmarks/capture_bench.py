@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import save, token_ids
+from ._common import save, status_kb, token_ids
 
 GOAL_RATIO = 2.5
 
@@ -72,13 +72,6 @@ def _timings(T: int, repeats: int) -> dict:
     }
 
 
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def _rss_child(T: int) -> None:
     """Runs in a child: prints RSS before and peak RSS during one capture (kB), as JSON."""
     import torch
@@ -89,10 +82,10 @@ def _rss_child(T: int) -> None:
     enc = _inputs(tok, T)
     with torch.inference_mode():
         model(**enc, use_cache=False)
-    before = _status_kb("VmRSS")
+    before = status_kb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
     run = bos_widget.capture(model, tok, tok.decode(enc["input_ids"][0]), max_tokens=T)
-    after = _status_kb("VmHWM")
+    after = status_kb("VmHWM")
     print(json.dumps({"before_kb": before, "after_kb": after, "store_bytes": run.attention.nbytes}))
 
 

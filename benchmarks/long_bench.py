@@ -12,19 +12,11 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from ._common import save, token_ids
+from ._common import save, status_kb, token_ids
 
 GOAL_S = 180.0
 GOAL_RSS_GB = 6.0
-
-
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def _child(T: int) -> None:
@@ -36,7 +28,7 @@ def _child(T: int) -> None:
     model, tok = load_cached("smollm2")
     text = tok.decode(token_ids(tok, T))
     loaded = time.perf_counter()
-    rss_loaded = _status_kb("VmRSS")
+    rss_loaded = status_kb("VmRSS")
     run = bos_widget.capture(model, tok, text, max_tokens=T, progress=True)
     captured = time.perf_counter()
     widget = bos_widget.AttentionWidget(run)
@@ -55,7 +47,7 @@ def _child(T: int) -> None:
                 "widget_s": done - captured,
                 "total_s": done - start,
                 "rss_after_load_gb": rss_loaded / 2**20,
-                "peak_rss_gb": _status_kb("VmHWM") / 2**20,
+                "peak_rss_gb": status_kb("VmHWM") / 2**20,
                 "state_bytes": len(state),
                 "first_slice_bytes": len(first),
                 "sink_rate_0.3": float(report.table["sink_head"].mean()),
