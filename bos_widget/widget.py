@@ -256,6 +256,7 @@ class AttentionWidget(anywidget.AnyWidget):
             self.send({"kind": "error", "message": str(exc)})
             return
         self.send(dict(reply), buffers=buffers)
+        self._server.warm(layer, head)  # once: later switches find their slices encoded
         if (layer, head, weighting) == (self.layer, self.head, self.weighting):
             self._snapshot_live = True
             self._update_snapshot()

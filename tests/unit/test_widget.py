@@ -200,3 +200,30 @@ def test_readable_marks_whitespace_and_invisible_characters():
     assert readable("\u202eevil\u202c") == "⟨U+202E⟩evil⟨U+202C⟩"
     assert readable(" a\tb\n") == "␣a⇥b↵"
     assert readable("") == "∅"
+
+
+def test_slice_server_warms_its_cache_in_the_background_within_a_byte_budget(monkeypatch):
+    from bos_widget import slices
+
+    T, L, H = 24, 3, 4
+    a = np.tril(np.ones((T, T), np.float32))
+    a /= a.sum(-1, keepdims=True)
+    att = np.broadcast_to(a, (L, H, T, T)).copy()
+    run = AttentionWidget.from_attentions(att, [f"t{i}" for i in range(T)]).run
+    server = slices.SliceServer(run)
+    thread = server.warm(1, 2)
+    assert thread is not None and server.warm(0, 0) is None  # started once
+    thread.join(timeout=30)
+    assert len(server._cache) == L * (H + 1)  # every raw slice, means of heads included
+    for layer in range(L):
+        for head in (-1, *range(H)):
+            got = codec.decode(server.encoded(layer, head))
+            np.testing.assert_allclose(got, a, atol=2e-3)
+    one = len(server.encoded(0, 0))  # a budget of three slices keeps three
+    monkeypatch.setattr(slices, "WARM_BUDGET_BYTES", 3 * one)
+    small = slices.SliceServer(run)
+    t2 = small.warm(0, -1)
+    assert t2 is not None
+    t2.join(timeout=30)
+    assert len(small._cache) == 3 and small._cache_bytes <= 3 * one
+    assert next(iter(small._cache)) == (0, -1, "raw")  # the view's slice first
