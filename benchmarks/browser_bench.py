@@ -21,9 +21,11 @@ jQuery 2.0.0 is not on npm, 2.1.0 stands in), installed by ``make bench``.
 from __future__ import annotations
 
 import contextlib
+import json
 import statistics
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from tests.e2e import jupyter as jp
@@ -232,9 +234,6 @@ def measure_one(browser, server, tool: str, T: int) -> dict:
 
 def _shutdown_kernels(server) -> None:
     """Stop every kernel of the server, so each measurement starts from a fresh one."""
-    import json
-    import urllib.request
-
     url = f"{server.base}/api/kernels?token={server.token}"
     with urllib.request.urlopen(url, timeout=10) as r:
         kernels = json.load(r)

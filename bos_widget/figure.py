@@ -281,6 +281,28 @@ def _text(where: Any, *args: Any, **kwargs: Any) -> Any:
     return where.text(*args, parse_math=False, **kwargs)
 
 
+def rgb(c: tuple[int, ...]) -> tuple[float, ...]:
+    """An 8-bit colour as matplotlib's 0-1 floats."""
+    return tuple(v / 255 for v in c)
+
+
+def _key_label(ax: Any, x: float, y: float, text: str, sink: bool, **kwargs: Any) -> Any:
+    """A key's label under the figure, turned 60 degrees; sinks in the sink colour."""
+    colour = rgb(SINK if sink else FG)
+    return _text(
+        ax,
+        x,
+        y,
+        text,
+        rotation=-60,
+        color=colour,
+        ha="left",
+        va="top",
+        rotation_mode="anchor",
+        **kwargs,
+    )
+
+
 def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> None:
     """Draw the figure with matplotlib into ``path`` (PNG)."""
     if kwargs:
@@ -300,9 +322,6 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
     fig = Figure(figsize=(w / 100, h / 100), dpi=dpi, facecolor="white")
     FigureCanvasAgg(fig)
     T = len(spec.labels)
-
-    def rgb(c: tuple[int, ...]) -> tuple[float, ...]:
-        return tuple(v / 255 for v in c)
 
     _text(fig, 8 / w, 1 - 22 / h, spec.title, fontsize=10, weight="bold", color=rgb(FG))
     _text(fig, 8 / w, 1 - 42 / h, spec.subtitle, fontsize=8.5, color=rgb(MUTED))
@@ -329,20 +348,9 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
             )
         ax.plot([left, left + step * T], [base, base], color=rgb(BORDER), linewidth=0.8)
         for i, text in enumerate(spec.labels):
-            c = rgb(SINK if spec.sinks[i] else FG)
-            _text(
-                ax,
-                left + (i + 0.5) * step,
-                base + 6,
-                text,
-                rotation=-60,
-                fontsize=7,
-                color=c,
-                ha="left",
-                va="top",
-                rotation_mode="anchor",
-                weight="bold" if spec.sinks[i] else "normal",
-            )
+            sink = bool(spec.sinks[i])
+            weight = "bold" if sink else "normal"
+            _key_label(ax, left + (i + 0.5) * step, base + 6, text, sink, fontsize=7, weight=weight)
     else:
         left, top, size = g["left"], g["top"], g["size"]
         ax.imshow(
@@ -357,21 +365,10 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
             )
         if T <= LABELS_UP_TO:
             for i, text in enumerate(spec.labels):
-                c = rgb(SINK if spec.sinks[i] else FG)
                 y = top + (i + 0.5) * cell
                 _text(ax, left - 4, y, text, fontsize=6, ha="right", va="center", color=rgb(FG))
-                _text(
-                    ax,
-                    left + (i + 0.5) * cell,
-                    top + size + 6,
-                    text,
-                    rotation=-60,
-                    fontsize=6,
-                    color=c,
-                    ha="left",
-                    va="top",
-                    rotation_mode="anchor",
-                )
+                x = left + (i + 0.5) * cell
+                _key_label(ax, x, top + size + 6, text, bool(spec.sinks[i]), fontsize=6)
         _text(
             ax,
             left + size / 2,
