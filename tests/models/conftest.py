@@ -11,6 +11,11 @@ def smollm2():
 
 
 @pytest.fixture(scope="session")
+def gemma3():
+    return bos_widget.demo_model("gemma3")
+
+
+@pytest.fixture(scope="session")
 def minilm():
     return bos_widget.demo_model("minilm")
 
