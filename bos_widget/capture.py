@@ -9,7 +9,10 @@ One forward pass under ``torch.inference_mode()`` with scoped forward hooks:
   ``||v W_O^h||`` per head (D3/D4 of SCIENCE.md) for the GPT-2, Llama-like, BERT-like, T5
   and BART families;
 * sdpa / flash models are switched to eager attention for the pass and restored afterwards,
-  also when the forward raises (transformers 5 returns no weights under sdpa).
+  also when the forward raises (transformers 5 returns no weights under sdpa);
+* the last block's output is copied as it leaves the block: transformers' last
+  ``hidden_states`` entry follows the final norm where a model has one (Llama, GPT-2, T5),
+  which would hide massive activations (D5) in the last layer by construction.
 
 Which module produces a model's attention weights is read from transformers' own
 per-class recording table (``_can_record_outputs``), the same table that implements
@@ -30,7 +33,7 @@ from torch import nn
 
 from .hooks import AttentionSite, CaptureError, find_attention_sites, ov_weights, per_query_head
 from .run import AttentionRun, RunMeta, SinkSummary
-from .tokens import display_tokens
+from .tokens import bos_added_by_tokenizer, check_text, display_tokens, segment_b_start, tokenize
 
 
 @dataclass
@@ -54,77 +57,6 @@ class _SummaryStore:
     norm_first: np.ndarray | None = None  # float32 [L, H]
     norm_share0: np.ndarray | None = None  # float32 [L, H]
     causal: bool | None = None
-
-
-def check_text(text: object, what: str = "text") -> str:
-    if not isinstance(text, str):
-        raise TypeError(f"{what} must be a str, got {type(text).__name__}.")
-    if not text.strip():
-        raise ValueError(f"{what} is empty or only whitespace; pass a sentence to analyse.")
-    return text
-
-
-def _max_positions(model: Any) -> int | None:
-    cfg = model.config
-    for name in ("max_position_embeddings", "n_positions", "max_seq_len"):
-        value = getattr(cfg, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
-def tokenize(
-    tokenizer: Any, model: Any, text: str, text_pair: str | None, max_tokens: int | None
-) -> Any:
-    limit = _max_positions(model)
-    kwargs: dict[str, Any] = {"return_tensors": "pt"}
-    if max_tokens is not None:
-        if not isinstance(max_tokens, int) or max_tokens < 1:
-            raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}.")
-        kwargs.update(truncation=True, max_length=max_tokens)
-    enc = (
-        tokenizer(text, text_pair, **kwargs) if text_pair is not None else tokenizer(text, **kwargs)
-    )
-    n = int(enc["input_ids"].shape[1])
-    if n == 0:
-        raise ValueError("The tokenizer produced no tokens for this text.")
-    if limit is not None and n > limit:
-        raise ValueError(
-            f"The text is {n} tokens long but {type(model).__name__} accepts at most {limit} "
-            f"positions. Pass max_tokens={limit} to keep the first {limit} tokens, or shorten "
-            "the text."
-        )
-    vocab = model.get_input_embeddings().num_embeddings
-    top = int(enc["input_ids"].max())
-    if top >= vocab:
-        raise ValueError(
-            f"The tokenizer produced token id {top}, but the model's embedding has only {vocab} "
-            "rows: this tokenizer does not belong to this model. Load both from the same "
-            "checkpoint (e.g. bos_widget.demo_model(name))."
-        )
-    return enc
-
-
-def bos_added_by_tokenizer(tokenizer: Any, ids: list[int], text: str) -> bool:
-    special = set(getattr(tokenizer, "all_special_ids", []) or [])
-    if not ids or ids[0] not in special:
-        return False
-    plain = tokenizer(text, add_special_tokens=False)["input_ids"]
-    return not plain or plain[0] != ids[0]
-
-
-def _segment_b_start(enc: Any) -> int | None:
-    try:
-        seq = enc.sequence_ids(0)
-    except (AttributeError, ValueError):
-        seq = None
-    if seq is not None and 1 in seq:
-        return seq.index(1)
-    if "token_type_ids" in enc:
-        types = enc["token_type_ids"][0].tolist()
-        if 1 in types:
-            return types.index(1)
-    return None
 
 
 @contextmanager
@@ -152,10 +84,18 @@ def eager_attention(model: Any) -> Iterator[str]:
 class _Recorder:
     """Installs the capture hooks; removes every one of them on exit."""
 
-    def __init__(self, sites: list[AttentionSite], progress: Any, summary: bool = False) -> None:
+    def __init__(
+        self,
+        sites: list[AttentionSite],
+        progress: Any,
+        summary: bool = False,
+        blocks: dict[str, nn.Module] | None = None,
+    ) -> None:
         self.sites = sites
         self.progress = progress
         self.summary = summary
+        self.blocks = blocks or {}  # group -> its last block
+        self.last_block: dict[str, torch.Tensor] = {}  # group -> float32 [T, d] on the CPU
         self.handles: list[Any] = []
         self.groups: dict[str, _LayerStore] = {}
         for site in sites:
@@ -171,6 +111,8 @@ class _Recorder:
                     self.handles.append(site.k_proj.register_forward_hook(self._proj_hook(i, "k")))
                 if site.v_proj is not None and site.group != "cross":
                     self.handles.append(site.v_proj.register_forward_hook(self._proj_hook(i, "v")))
+            for group, block in self.blocks.items():
+                self.handles.append(block.register_forward_hook(self._block_hook(group)))
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -186,6 +128,15 @@ class _Recorder:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
             out = output[0] if isinstance(output, tuple) else output
             self._pending.setdefault(i, {})[which] = out.detach()
+
+        return hook
+
+    def _block_hook(self, group: str) -> Any:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            out = output[0] if isinstance(output, tuple) else output
+            if isinstance(out, torch.Tensor) and out.dim() == 3:
+                # one [T, d] copy, in float32 so that the D5 stats are the model's own numbers
+                self.last_block[group] = out[0].detach().to("cpu", torch.float32, copy=True)
 
         return hook
 
@@ -266,7 +217,40 @@ class _Recorder:
                 store.output_norms[site.layer] = sq.clamp_min(0).sqrt().cpu().numpy()
 
 
+LAST_BEFORE_NORM = "last block output (before the final norm)"
+LAST_BLOCK = "last block output"
+LAST_AS_RETURNED = "last hidden state as transformers returns it (after the final norm, if any)"
+
+
+def _last_blocks(model: nn.Module, sites: list[AttentionSite]) -> dict[str, nn.Module]:
+    """group -> the block (the first numbered module on the path) of its last attention site."""
+    last = {site.group: site for site in sites if site.group != "cross"}  # sites in layer order
+    blocks = {}
+    for group, site in last.items():
+        parts = site.name.split(".")
+        at = next((i for i, p in enumerate(parts) if p.isdigit()), None)
+        if at is not None:
+            blocks[group] = model.get_submodule(".".join(parts[: at + 1]))
+    return blocks
+
+
+def _with_last_block(hidden: Any, block: torch.Tensor | None) -> tuple[Any, str]:
+    """``hidden_states`` with the last block's own output as its last entry, and which it is.
+
+    Where the model has no final norm (BERT) the last entry already is that output.
+    """
+    if not hidden:
+        return hidden, ""
+    returned = hidden[-1][0].detach().to("cpu", torch.float32)
+    if block is None or block.shape != returned.shape:
+        return hidden, LAST_AS_RETURNED
+    if torch.equal(returned, block):
+        return hidden, LAST_BLOCK
+    return (*hidden[:-1], block[None]), LAST_BEFORE_NORM
+
+
 def _hidden_stats(hidden: tuple[torch.Tensor, ...] | None) -> tuple[np.ndarray, ...] | None:
+    """Per layer: ``||h_t||`` ``[L + 1, T]``, ``max_i |h_t,i|`` ``[L + 1, T]``, median ``|h|``."""
     if not hidden:
         return None
     norms, max_abs, median = [], [], []
@@ -399,7 +383,8 @@ def capture(
     ids = enc["input_ids"][0].tolist()
     left_out = _choose_summary(keep, model, sites, len(ids))
     bar = _progress_bar(len(sites), progress, len(ids))
-    recorder = _Recorder(sites, bar, summary=left_out is not None)
+    blocks = _last_blocks(model, sites)
+    recorder = _Recorder(sites, bar, summary=left_out is not None, blocks=blocks)
     try:
         with eager_attention(model) as before, recorder as rec, torch.inference_mode():
             out = model(**inputs, output_hidden_states=True)
@@ -418,6 +403,7 @@ def capture(
                 "load the model with attn_implementation='eager' and try again."
             )
         toks = display_tokens(tokenizer, ids_)
+        hidden, last_hidden = _with_last_block(hidden, rec.last_block.get(group))
         stats = _hidden_stats(hidden)
         summary = None
         if sm is not None:
@@ -443,7 +429,8 @@ def capture(
             role=role,
             n_kv_heads=kv or n_heads,
             attn_implementation=before,
-            segment_b_start=_segment_b_start(enc) if role == "self" else None,
+            segment_b_start=segment_b_start(enc) if role == "self" else None,
+            last_hidden=last_hidden,
         )
         return AttentionRun(
             tokens=tuple(toks),

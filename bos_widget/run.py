@@ -36,6 +36,12 @@ class RunMeta:
         The implementation the model had before capture (restored afterwards).
     segment_b_start : int or None
         Position of the first token of ``text_pair``, if one was given.
+    last_hidden : str
+        What the last row of the hidden-state stats is: ``"last block output (before the
+        final norm)"`` where the model has a final norm (transformers' last ``hidden_states``
+        entry follows it), ``"last block output"`` where it has none (BERT), transformers'
+        own last entry where the last block could not be located; ``""`` for runs without
+        hidden states.
     """
 
     model: str
@@ -47,6 +53,7 @@ class RunMeta:
     n_kv_heads: int = 0
     attn_implementation: str = "eager"
     segment_b_start: int | None = None
+    last_hidden: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from bos_widget import CaptureError, capture
+from bos_widget.capture import LAST_BEFORE_NORM, LAST_BLOCK
 from bos_widget.hooks import find_attention_sites
 
 from . import tiny
@@ -139,6 +140,66 @@ def test_encoder_decoder_keeps_self_and_cross_apart(tok, factory, dec_layers):
     _rows_sum_to_one(dec.attention)
 
 
+def _block_output(model, block, tok, text=TEXT):
+    """Run ``model`` with a hook of our own on ``block``: its output and the model's output."""
+    seen = []
+    handle = block.register_forward_hook(
+        lambda m, a, o: seen.append(o[0] if isinstance(o, tuple) else o)
+    )
+    try:
+        with torch.no_grad():
+            out = model(**tok(text, return_tensors="pt"), output_hidden_states=True)
+    finally:
+        handle.remove()
+    return seen[-1][0].float(), out.hidden_states
+
+
+def test_last_hidden_row_is_the_last_block_output_before_the_final_norm(tok):
+    """D5 on a Llama: transformers' last hidden state follows the final RMSNorm, which scales
+    every token to about the same norm; the run's last row is the last block's own output."""
+    model = tiny.llama()
+    block_out, hidden = _block_output(model, model.model.layers[-1], tok)
+    with torch.no_grad():  # the check that hidden_states[-1] really is norm(block output)
+        torch.testing.assert_close(model.model.norm(block_out), hidden[-1][0])
+    run = capture(model, tok, TEXT)
+    assert run.meta.last_hidden == LAST_BEFORE_NORM
+    assert run.hidden_norms.shape == (4, run.T)
+    np.testing.assert_allclose(run.hidden_norms[-1], block_out.norm(dim=-1), rtol=1e-5)
+    np.testing.assert_allclose(run.hidden_max_abs[-1], block_out.abs().amax(-1), rtol=1e-5)
+    np.testing.assert_allclose(run.hidden_median_abs[-1], np.median(block_out.abs()), rtol=1e-5)
+    post = hidden[-1][0].norm(dim=-1).numpy()
+    assert not np.allclose(run.hidden_norms[-1], post, rtol=1e-2)
+    for i, h in enumerate(hidden[:-1]):  # embeddings and earlier blocks: as transformers has them
+        np.testing.assert_allclose(run.hidden_norms[i], h[0].norm(dim=-1), rtol=1e-5)
+
+
+def test_a_model_without_final_norm_keeps_its_last_hidden_state(tok):
+    """BERT normalises inside each block and has no final norm: hidden_states[-1] is already
+    the last block's output, and the run says so."""
+    model = tiny.bert()
+    block_out, hidden = _block_output(model, model.encoder.layer[-1], tok)
+    torch.testing.assert_close(block_out, hidden[-1][0])
+    run = capture(model, tok, TEXT)
+    assert run.meta.last_hidden == LAST_BLOCK
+    np.testing.assert_allclose(run.hidden_norms[-1], block_out.norm(dim=-1), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("factory", "encoder", "decoder"),
+    [
+        (tiny.gpt2, LAST_BEFORE_NORM, None),
+        (tiny.gemma2, LAST_BEFORE_NORM, None),
+        (tiny.t5, LAST_BEFORE_NORM, LAST_BEFORE_NORM),  # final_layer_norm on both stacks
+        (tiny.bart, LAST_BLOCK, LAST_BLOCK),  # post-norm blocks, no final norm
+    ],
+)
+def test_every_family_says_which_last_hidden_state_it_has(tok, factory, encoder, decoder):
+    run = capture(factory(), tok, TEXT, decoder_text="the cat sat")
+    assert run.meta.last_hidden == encoder
+    assert (run.decoder.meta.last_hidden if run.decoder else None) == decoder
+    assert run.hidden_norms.shape == (run.n_layers + 1, run.T)
+
+
 def test_text_pair_marks_the_second_segment(tok):
     run = capture(tiny.bert(), tok, "the cat sat", text_pair="a dog ran")
     assert run.meta.segment_b_start == 5  # <bos> the cat sat <eos> | a dog ran
@@ -167,6 +228,7 @@ def test_attention_implementation_is_restored_even_when_forward_raises(tok):
     for site in sites:
         for m in (site.module, site.k_proj, site.v_proj):
             assert not _our_hooks(m)
+    assert not any(_our_hooks(m) for m in model.modules())  # the last block's hook too
 
 
 def _our_hooks(module):
