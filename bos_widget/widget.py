@@ -109,6 +109,7 @@ class AttentionWidget(anywidget.AnyWidget):
             "T": run.T,
             "weightings": self._server.weightings,
             "segment_b_start": m.segment_b_start,
+            "last_hidden": m.last_hidden,  # what the norms strip's last layer row shows
             "summary": run.summary.left_out if run.summary is not None else None,
         }
         if view is None:

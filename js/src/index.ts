@@ -203,7 +203,17 @@ function render({ model, el: host }: RenderProps): () => void {
     const columns = arcsHit
       ? { left: arcsHit.left, step: arcsHit.step }
       : { left: (matrixHit?.x0 ?? 0) - region.k0 * keyStep, step: keyStep };
-    norms.update({ stats: entry.stats, tokens: toks, layer, head, nHeads: mt.n_heads, columns });
+    const { n_heads: nHeads, n_layers: nLayers, last_hidden: lastHidden = "" } = mt;
+    norms.update({
+      stats: entry.stats,
+      tokens: toks,
+      layer,
+      head,
+      nHeads,
+      nLayers,
+      lastHidden,
+      columns,
+    });
     grid.update(theme, eps, layer, head);
     renderReadout(
       readout,

@@ -1,7 +1,9 @@
 // Norms strip: under the figure, two thin bar rows aligned with the figure's token columns:
 // ||h|| of each token's residual stream after the current layer (SCIENCE.md D5) and ||v|| of
-// its value vector in the current head (D4), with massive activations marked. DOM bars (so
-// tests and screen readers can read them); bar heights are pure functions, tested in vitest.
+// its value vector in the current head (D4), with massive activations marked. After the last
+// layer the row says which hidden state it is (Python's meta.last_hidden: the last block's
+// output, before the final norm where the model has one). DOM bars (so tests and screen
+// readers can read them); bar heights and labels are pure functions, tested in vitest.
 
 import { displayToken } from "./tokens";
 import type { TokenStats } from "./types";
@@ -18,6 +20,9 @@ export interface NormsInput {
   layer: number;
   head: number;
   nHeads: number;
+  nLayers: number;
+  /** meta.last_hidden: what the hidden state after the last layer is ("" when unknown) */
+  lastHidden: string;
   columns: Columns;
 }
 
@@ -58,14 +63,30 @@ export function fmt(x: number): string {
   return Math.abs(x) >= 1e4 ? x.toExponential(1) : x.toPrecision(3);
 }
 
+/**
+ * Which hidden state the ‖h‖ row shows: the residual stream after `layer`, and after the last
+ * layer what Python says it is (e.g. "last block output (before the final norm)").
+ */
+export function hiddenWhat(layer: number, nLayers: number, lastHidden = ""): string {
+  const last = lastHidden && layer === nLayers - 1;
+  return last ? `after layer ${layer}: ${lastHidden}` : `after layer ${layer} (residual stream)`;
+}
+
 /** Row labels: what each row shows, with its largest value. */
-export function rowLabels(s: TokenStats, layer: number, head: number, nHeads: number) {
+export function rowLabels(
+  s: TokenStats,
+  layer: number,
+  head: number,
+  nHeads: number,
+  nLayers = 0,
+  lastHidden = "",
+) {
   const argmax = (xs: number[]) => xs.reduce((b, x, i) => (x > xs[b] ? i : b), 0);
   const peak = (xs: number[]) =>
     xs.length ? ` · max ${fmt(xs[argmax(xs)])} at #${argmax(xs)}` : "";
   const who = head < 0 ? `mean of ${nHeads} heads` : `head ${head}`;
   return {
-    hidden: `‖h‖ after layer ${layer} (residual stream)${peak(s.hidden_norm)}`,
+    hidden: `‖h‖ ${hiddenWhat(layer, nLayers, lastHidden)}${peak(s.hidden_norm)}`,
     value: s.value_norm ? `‖v‖ ${who} (value vectors)${peak(s.value_norm)}` : "",
   };
 }
@@ -88,7 +109,7 @@ export class NormsStrip {
   }
 
   update(a: NormsInput): void {
-    const key = [a.stats, a.tokens, a.layer, a.head, a.columns.left, a.columns.step];
+    const key = [a.stats, a.tokens, a.layer, a.head, a.lastHidden, a.columns.left, a.columns.step];
     if (key.every((v, i) => v === this.last[i])) return; // hover repaints change nothing here
     this.last = key;
     const s = a.stats;
@@ -97,7 +118,7 @@ export class NormsStrip {
       this.el.replaceChildren();
       return;
     }
-    const labels = rowLabels(s, a.layer, a.head, a.nHeads);
+    const labels = rowLabels(s, a.layer, a.head, a.nHeads, a.nLayers, a.lastHidden);
     const massive = new Set(s.massive);
     const legend = this.doc.createElement("div");
     legend.className = "bosw-norms-legend";
@@ -126,10 +147,12 @@ export class NormsStrip {
     const name = this.doc.createElement("div");
     name.className = "bosw-norms-label";
     name.textContent = label;
+    name.title = label;
     const bars = this.doc.createElement("div");
     bars.className = "bosw-bars";
     const { left, step } = a.columns;
     const name1 = kind === "hidden" ? "‖h‖" : "‖v‖";
+    const what = kind === "hidden" ? ` ${hiddenWhat(a.layer, a.nLayers, a.lastHidden)}` : "";
     // more tokens than a few pixels each: one bar per block of tokens, its max (few DOM nodes)
     const block = barBlock(step);
     const tops = blockMax(values, block);
@@ -149,8 +172,8 @@ export class NormsStrip {
       bar.style.height = `${hs[b]}px`;
       bar.title =
         block === 1
-          ? `#${i} “${displayToken(a.tokens[i] ?? "")}”: ${name1} = ${fmt(v)}`
-          : `#${i}–#${j}: max ${name1} = ${fmt(v)}`;
+          ? `#${i} “${displayToken(a.tokens[i] ?? "")}”: ${name1} = ${fmt(v)}${what}`
+          : `#${i}–#${j}: max ${name1} = ${fmt(v)}${what}`;
       bars.append(bar);
     });
     row.append(name, bars);
@@ -164,7 +187,7 @@ export class NormsStrip {
     m.dataset.index = String(i);
     m.textContent = "▲";
     m.style.left = `${a.columns.left + (i + 0.5) * a.columns.step}px`;
-    m.title = `#${i} “${displayToken(a.tokens[i] ?? "")}”: ${MASSIVE}, after layer ${a.layer}`;
+    m.title = `#${i} “${displayToken(a.tokens[i] ?? "")}”: ${MASSIVE}, ${hiddenWhat(a.layer, a.nLayers, a.lastHidden)}`;
     return m;
   }
 }

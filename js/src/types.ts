@@ -19,6 +19,11 @@ export interface Meta {
   summary?: string | null;
   /** First position of sentence B in a sentence pair (bertviz's sentence_b_start), else null. */
   segment_b_start?: number | null;
+  /**
+   * What the hidden state after the last layer is (RunMeta.last_hidden): "last block output
+   * (before the final norm)", "last block output" (no final norm), or "" when unknown.
+   */
+  last_hidden?: string;
 }
 
 /** The synced traits. `head = -1` means "mean of heads"; `selected` is a token index. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { encode } from "../src/codec";
 import { fitText } from "../src/draw/theme";
 import { headerItems } from "../src/header";
-import { barBlock, barHeights, blockMax, fmt, rowLabels } from "../src/norms";
+import { barBlock, barHeights, blockMax, fmt, hiddenWhat, rowLabels } from "../src/norms";
 import { readoutLines } from "../src/readout";
 import { hideSinks, shareOnSinks, sinkMask, sinkScores } from "../src/sinks";
 import { hiddenOf, parseStats, SliceClient } from "../src/slices";
@@ -123,6 +123,17 @@ describe("norms strip helpers", () => {
     expect(rowLabels({ ...s, value_norm: null }, 3, 4, 9).value).toBe("");
     expect(rowLabels(s, 3, 4, 9).value).toMatch(/^‖v‖ head 4 /);
     expect(fmt(0.123456)).toBe("0.123");
+  });
+
+  it("after the last layer the ‖h‖ row says which hidden state it is (meta.last_hidden)", () => {
+    const s = { hidden_norm: [22550, 40.1], value_norm: null, massive: [0] };
+    const before = "last block output (before the final norm)";
+    expect(rowLabels(s, 29, -1, 9, 30, before).hidden).toBe(
+      "‖h‖ after layer 29: last block output (before the final norm) · max 2.3e+4 at #0",
+    );
+    expect(rowLabels(s, 28, -1, 9, 30, before).hidden).toMatch(/^‖h‖ after layer 28 \(residual/);
+    expect(hiddenWhat(5, 6, "last block output")).toBe("after layer 5: last block output");
+    expect(hiddenWhat(5, 6, "")).toBe("after layer 5 (residual stream)"); // runs from arrays
   });
 });
 
