@@ -1,8 +1,9 @@
-"""Command line: ``bos-widget report "text" --model smollm2`` and
-``bos-widget render "text" --model smollm2 -o out.html``.
+"""Command line: ``bos-widget report "text" --model smollm2``,
+``bos-widget render "text" --model smollm2 -o out.html`` and ``bos-widget explain --model gemma3``.
 
 ``report`` prints the per-layer sink table and the sink rate of one text on one model;
-``render`` writes the widget as one offline HTML page, or its current view as PNG or SVG.
+``render`` writes the widget as one offline HTML page, or its current view as PNG or SVG;
+``explain`` tests the four popular claims on the built-in corpus and prints the verdicts.
 """
 
 from __future__ import annotations
@@ -50,7 +51,31 @@ def _parser() -> argparse.ArgumentParser:
         "--mean-heads", action="store_true", help=".html: only the mean of heads, ~1/10 the size"
     )
     ren.add_argument("--max-mb", type=float, default=25.0, help=".html: size cap (default 25)")
+    exp = sub.add_parser("explain", help="test claims C1-C4 on a corpus and print the verdicts")
+    exp.add_argument("--model", default="smollm2", help="smollm2, minilm, gemma3, or a hub id")
+    exp.add_argument("--texts", type=int, default=None, help="use the first N corpus texts")
+    exp.add_argument("--n-edit", type=int, default=32, help="texts for the edited passes")
+    exp.add_argument("--T", type=int, default=64, help="tokens per text (default 64)")
+    exp.add_argument("--eps", type=float, default=0.3, help="sink threshold (default 0.3)")
+    exp.add_argument("--tables", action="store_true", help="also print every diagnostic table")
     return parser
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .corpus import load_corpus
+    from .explain import explain
+    from .models import demo_model
+
+    model, tokenizer = demo_model(args.model)
+    texts = load_corpus(args.texts)
+    report = explain(model, tokenizer, texts, T=args.T, eps=args.eps, n_edit=args.n_edit)
+    print(report)
+    if args.tables:
+        for name, table in report.diagnostics.items():
+            print(f"\n{name}: {table.attrs.get('diagnostic', '')}")
+            shown = table.drop(columns=["model", "T", "bos_added"], errors="ignore")
+            print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -106,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "render":
             return _render(args)
+        if args.command == "explain":
+            return _explain(args)
     except (ValueError, TypeError, ImportError, OSError, TraitError) as exc:
         print(f"bos-widget: {exc}", file=sys.stderr)
         return 2

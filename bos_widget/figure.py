@@ -100,6 +100,13 @@ def _segment(matrix: np.ndarray, segment: str, b: int | None) -> np.ndarray | No
     return out
 
 
+def sink_keys(alpha: np.ndarray, eps: float, causal: bool) -> np.ndarray:
+    """bool ``[T]``: the sink keys of one head, ``alpha > eps`` (strictly, as
+    ``metrics.sink_rate``) among the keys enough queries see (as js/src/sinks.ts sinkMask)."""
+    a = np.asarray(alpha)
+    return (a > eps) & metrics.supported_keys(a.shape[-1], causal)
+
+
 def spec_of(widget: AttentionWidget) -> FigureSpec:
     """What ``widget`` shows now, as a :class:`FigureSpec`."""
     run = widget.run
@@ -108,7 +115,7 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
     matrix = SliceServer(run, cache_size=1).matrix(layer, head, weighting)
     causal = run.meta.causal
     alpha = metrics.sink_scores(matrix, causal)
-    sinks = (alpha >= eps) & metrics.supported_keys(run.T, causal)
+    sinks = sink_keys(alpha, eps, causal)
     shown = _hide(matrix, sinks) if widget.hide_sinks else matrix
     segment = str(getattr(widget, "segment", "all"))
     only = _segment(shown, segment, run.meta.segment_b_start)
@@ -131,7 +138,7 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
     order = np.argsort(-alpha)
     named = [f"{label(run.tokens[k], 12)} (α={alpha[k]:.2f})" for k in order if sinks[k]][:4]
     found = ", ".join(named) if named else "none"
-    subtitle = f"{what} · sink keys α ≥ ε: {found}"
+    subtitle = f"{what} · sink keys α > ε: {found}"
     labels = [label(t) for t in run.tokens]
     return FigureSpec(title, subtitle, widget.view, shown, labels, sinks, causal)
 

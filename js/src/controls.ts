@@ -128,7 +128,7 @@ export class Controls {
       doc,
       "Hide sinks",
       "bosw-hide-sinks",
-      "Remove the sink keys (α ≥ ε) and renormalise each row: what the head does apart from sinking",
+      "Remove the sink keys (α > ε) and renormalise each row: what the head does apart from sinking",
     );
     this.el.append(
       this.layer.wrap,

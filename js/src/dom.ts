@@ -43,7 +43,7 @@ export function skeleton(doc: Document): Skeleton {
   readout.setAttribute("aria-live", "polite");
   const stripCaption = el(doc, "div", "bosw-caption");
   stripCaption.append("Tokens — click to select a query; ", el(doc, "span", "bosw-swatch"));
-  stripCaption.append("sink key: α ≥ ε (D1 score of this layer/head)");
+  stripCaption.append("sink key: α > ε (D1 score of this layer/head)");
   const gridCaption = el(doc, "div", "bosw-caption");
   const figCaption = el(doc, "div", "bosw-caption bosw-figcaption", "bosw-figcaption");
   const figText = el(doc, "span", "", "bosw-figcaption-text");
@@ -71,7 +71,7 @@ export function skeleton(doc: Document): Skeleton {
 export function gridCaptionText(eps: number): string {
   return (
     "Overview: sink score α[l,h,0] of position 0 per layer (columns) and head (rows); " +
-    `dot = α ≥ ε (${eps.toFixed(2)}); outlined = shown above; click to pick.`
+    `dot = α > ε (${eps.toFixed(2)}); outlined = shown above; click to pick.`
   );
 }
 

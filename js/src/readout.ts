@@ -3,7 +3,7 @@
 
 import { type Piece, pct } from "./header";
 import type { Pruned } from "./prune";
-import { sinkList } from "./sinks";
+import { sinkList, sinkMask } from "./sinks";
 import { displayToken } from "./tokens";
 
 export interface ReadoutInput {
@@ -28,7 +28,10 @@ const tok = (tokens: string[], i: number) => `#${i} “${displayToken(tokens[i] 
 
 export function readoutLines(r: ReadoutInput): Piece[][] {
   const sinks = sinkList(r.alpha, r.eps, r.causal);
-  const first: Piece[] = [`Sink keys (α ≥ ε = ${r.eps.toFixed(2)}): `];
+  const mask = sinkMask(r.alpha, r.eps, r.causal);
+  // a key's name, highlighted when it is a sink (the sink list's rule)
+  const key = (k: number): Piece => (mask[k] ? { sink: tok(r.tokens, k) } : tok(r.tokens, k));
+  const first: Piece[] = [`Sink keys (α > ε = ${r.eps.toFixed(2)}): `];
   if (!sinks.length) first.push("none");
   sinks.slice(0, 6).forEach((k, j) => {
     if (j) first.push(", ");
@@ -60,11 +63,7 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
 
   if (r.hoverCell) {
     const [q, k] = r.hoverCell;
-    lines.push([
-      `A[q=${tok(r.tokens, q)}, k=`,
-      r.alpha[k] >= r.eps ? { sink: tok(r.tokens, k) } : tok(r.tokens, k),
-      `] = ${r.data[q * r.T + k].toFixed(3)}`,
-    ]);
+    lines.push([`A[q=${tok(r.tokens, q)}, k=`, key(k), `] = ${r.data[q * r.T + k].toFixed(3)}`]);
   } else if (r.focus >= 0 && r.focus < r.T && r.pruned) {
     const line: Piece[] = [`Query ${tok(r.tokens, r.focus)} attends to: `];
     let n = 0;
@@ -72,8 +71,7 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
       if (r.pruned.q[i] !== r.focus) continue;
       const k = r.pruned.k[i];
       if (n++) line.push(", ");
-      line.push(r.alpha[k] >= r.eps ? { sink: tok(r.tokens, k) } : tok(r.tokens, k));
-      line.push(` ${r.pruned.w[i].toFixed(2)}`);
+      line.push(key(k), ` ${r.pruned.w[i].toFixed(2)}`);
     }
     line.push(` (kept mass ${pct(r.pruned.kept[r.focus])})`);
     lines.push(line);

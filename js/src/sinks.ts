@@ -29,11 +29,20 @@ export function supported(k: number, T: number, causal: boolean): boolean {
   return (causal ? T - k : T) >= Math.min(MIN_SUPPORT, T);
 }
 
-/** Sink mask: true where alpha[k] >= eps and enough queries see k. */
+/**
+ * The one threshold rule of SCIENCE.md D1/D2, as Python's metrics.sink_rate: a score is a
+ * sink score when it is strictly above eps (alpha = eps is not a sink).
+ */
+export function aboveThreshold(alpha: number, eps: number): boolean {
+  return alpha > eps;
+}
+
+/** Sink mask: true where alpha[k] > eps and enough queries see k. */
 export function sinkMask(alpha: ArrayLike<number>, eps: number, causal = false): Uint8Array {
   const T = alpha.length;
   const m = new Uint8Array(T);
-  for (let k = 0; k < T; k++) m[k] = alpha[k] >= eps && supported(k, T, causal) ? 1 : 0;
+  for (let k = 0; k < T; k++)
+    m[k] = aboveThreshold(alpha[k], eps) && supported(k, T, causal) ? 1 : 0;
   return m;
 }
 

@@ -1,5 +1,16 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { shareOnSinks, sinkList, sinkMask, sinkScores } from "../src/sinks";
+import { aboveThreshold, shareOnSinks, sinkList, sinkMask, sinkScores } from "../src/sinks";
+
+// the sink rule as pytest reads it too (tests/unit/test_metrics.py, test_widget.py)
+interface SinkFixture {
+  mask: { alpha: number[]; eps: number; causal: boolean; sinks: boolean[] }[];
+  rate: { alpha0: number[][]; eps: number; rate: number }[];
+}
+const FIX = JSON.parse(
+  readFileSync(resolve(__dirname, "../../tests/fixtures/sinks.json"), "utf8"),
+) as SinkFixture;
 
 // causal 4x4, every query puts all its weight on key 0
 const allOnFirst = [1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0];
@@ -33,9 +44,18 @@ describe("D1 sink scores", () => {
 });
 
 describe("sink set and share", () => {
-  it("uses >= eps and sorts strongest first", () => {
-    expect(Array.from(sinkMask([0.3, 0.29, 0.9], 0.3))).toEqual([1, 0, 1]);
-    expect(sinkList([0.3, 0.29, 0.9], 0.3)).toEqual([2, 0]);
+  it("uses alpha > eps (alpha = eps is no sink) and sorts strongest first", () => {
+    expect(Array.from(sinkMask([0.3, 0.29, 0.9], 0.3))).toEqual([0, 0, 1]);
+    expect(sinkList([0.35, 0.29, 0.9], 0.3)).toEqual([2, 0]);
+  });
+
+  it.each(FIX.mask)("follows the shared fixture: $alpha at eps $eps", (c) => {
+    expect(Array.from(sinkMask(c.alpha, c.eps, c.causal), Boolean)).toEqual(c.sinks);
+  });
+
+  it.each(FIX.rate)("marks grid cells as Python's sink_rate counts heads (eps $eps)", (c) => {
+    const cells = c.alpha0.flat();
+    expect(cells.filter((a) => aboveThreshold(a, c.eps)).length / cells.length).toBe(c.rate);
   });
 
   it("share on sinks is the mean row mass on sink keys", () => {

@@ -40,12 +40,12 @@ def reset(page: Page, root: Locator, *, layer: int = 3, head: int = -1, threshol
 
 
 def python_marked(page: Page) -> tuple[set, set, float]:
-    """(layer, head) cells and mean-row layers with sink score >= threshold, from the kernel."""
+    """(layer, head) cells and mean-row layers with sink score > threshold, from the kernel."""
     got = jp.execute(
         page,
         "_g = smol.sink_grid; _t = smol.threshold; "
-        "[[[l, h] for l, r in enumerate(_g) for h, s in enumerate(r) if s >= _t], "
-        "[l for l, r in enumerate(_g) if sum(r) / len(r) >= _t], _t, len(_g), len(_g[0])]",
+        "[[[l, h] for l, r in enumerate(_g) for h, s in enumerate(r) if s > _t], "
+        "[l for l, r in enumerate(_g) if sum(r) / len(r) > _t], _t, len(_g), len(_g[0])]",
     )
     cells, means, thr, L, H = got
     assert (L, H) == (30, 9), f"SmolLM2 grid should be 30 x 9, got {L} x {H}"

@@ -81,7 +81,7 @@ def python_marked(page: Page) -> set:
     cells = jp.execute(
         page,
         "_g = smol.sink_grid; "
-        "[[l, h] for l, r in enumerate(_g) for h, s in enumerate(r) if s >= smol.threshold]",
+        "[[l, h] for l, r in enumerate(_g) for h, s in enumerate(r) if s > smol.threshold]",
     )
     return {tuple(c) for c in cells}  # type: ignore[union-attr]
 

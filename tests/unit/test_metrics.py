@@ -1,9 +1,15 @@
 """Metrics on hand-built attention whose sink scores are known exactly."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from bos_widget import metrics
+
+# the sink rule the front end applies too (js/test/sinks.test.ts reads the same file)
+SINKS = json.loads((Path(__file__).parent.parent / "fixtures" / "sinks.json").read_text())
 
 
 def causal_first_token(t: int, w0: float) -> np.ndarray:
@@ -53,6 +59,11 @@ def test_sink_rate_counts_heads_strictly_above_eps():
     assert metrics.sink_rate(alpha0, 0.3) == 0.5
     assert metrics.sink_rate(alpha0, 0.8) == 0.25
     assert metrics.sink_rate(alpha0, 0.0) == 1.0
+
+
+@pytest.mark.parametrize("case", SINKS["rate"])
+def test_sink_rate_follows_the_shared_fixture(case):
+    assert metrics.sink_rate(np.array(case["alpha0"]), case["eps"]) == case["rate"]
 
 
 def test_norm_weighted_share_moves_mass_away_from_a_small_value():

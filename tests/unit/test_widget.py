@@ -1,19 +1,22 @@
 """AttentionWidget state and validation, and the slices it serves (no browser here)."""
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import traitlets
 
-from bos_widget import AttentionWidget, capture, codec, metrics
+from bos_widget import AttentionWidget, capture, codec, figure, metrics
 from bos_widget.adapters import run_from_attentions
 from bos_widget.slices import SliceServer
 
 from . import tiny
 
 TEXT = "the quick brown fox jumps over the lazy dog"
+SINKS = json.loads((Path(__file__).parent.parent / "fixtures" / "sinks.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +230,10 @@ def test_slice_server_warms_its_cache_in_the_background_within_a_byte_budget(mon
     t2.join(timeout=30)
     assert len(small._cache) == 3 and small._cache_bytes <= 3 * one
     assert next(iter(small._cache)) == (0, -1, "raw")  # the view's slice first
+
+
+@pytest.mark.parametrize("case", SINKS["mask"])
+def test_figure_sink_keys_follow_the_shared_fixture(case):
+    """The saved figure marks the keys the view marks: alpha > eps, enough queries."""
+    got = figure.sink_keys(np.array(case["alpha"], np.float32), case["eps"], case["causal"])
+    assert got.tolist() == case["sinks"]

@@ -38,7 +38,7 @@ function drawTitle(ctx: CanvasRenderingContext2D, title: string, th: Theme, widt
   ctx.textBaseline = "middle";
   ctx.font = `11px ${th.font}`;
   const items: [RGB, string][] = [
-    [th.sink, "into sink key (α ≥ ε)"],
+    [th.sink, "into sink key (α > ε)"],
     [th.accent, "into other key"],
   ];
   let x = width - 8;

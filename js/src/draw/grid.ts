@@ -1,8 +1,10 @@
 // Overview grid: one DOM cell per (layer, head) coloured by the sink score alpha[l,h,0]
 // (sink_grid), a "mean" row (mean over heads, which equals the sink score of the mean head),
-// cells >= eps marked, the current cell outlined; clicking a cell picks layer and head.
+// cells with alpha > eps marked (sinks.ts aboveThreshold), the current cell outlined;
+// clicking a cell picks layer and head.
 
 import { rampAt, rgbCss } from "../scale";
+import { aboveThreshold } from "../sinks";
 import type { Theme } from "./theme";
 
 export class OverviewGrid {
@@ -79,7 +81,7 @@ export class OverviewGrid {
     }
     if (eps !== this.eps) {
       this.cells.forEach((cell, i) => {
-        cell.classList.toggle("marked", this.scores[i] >= eps);
+        cell.classList.toggle("marked", aboveThreshold(this.scores[i], eps));
       });
       this.eps = eps;
     }

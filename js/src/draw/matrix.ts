@@ -150,7 +150,7 @@ export class MatrixPainter {
     ctx.restore();
     ctx.textAlign = "left";
     ctx.fillStyle = rgbCss(th.sink);
-    ctx.fillText("■ sink key (α ≥ ε)", x0 + size + 6, y0 - 8 - 8);
+    ctx.fillText("■ sink key (α > ε)", x0 + size + 6, y0 - 8 - 8);
 
     // sink columns
     ctx.fillStyle = rgbCss(th.sink);
