@@ -24,7 +24,10 @@ class SinkReport:
         One row per (layer, head): ``sink_score_0`` (D1 at position 0), ``top_sink`` and
         ``top_sink_score`` (the key with the largest D1 among keys
         that at least ``metrics.MIN_SUPPORT`` queries see), ``sink_head`` (score > eps),
-        ``norm_share_0`` (mean D3 share on position 0), ``value_drain`` / ``key_drain`` (D4).
+        ``raw_share_0`` and ``norm_share_0`` (mean raw attention and D3 norm-weighted share on
+        position 0, both over queries ``q >= 1``, so that they compare with each other; the
+        causal query 0 can only attend to itself, and ``sink_score_0`` includes it),
+        ``value_drain`` / ``key_drain`` (D4).
     layers : pandas.DataFrame
         One row per layer: mean sink score of position 0, share of sink heads, residual peak
         of position 0 (D5) and whether position 0 holds a massive activation.
@@ -67,13 +70,18 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
     L, H, T = run.n_layers, run.n_heads, run.T
     causal = run.meta.causal
     norm_share0 = np.full((L, H), np.nan, dtype=np.float32)
+    raw_share0 = np.full((L, H), np.nan, dtype=np.float32)
     if run.summary is not None:  # measured layer by layer at capture
         alpha = run.summary.sink_scores  # [L, H, T]
+        if causal and T > 1:  # query 0 gives key 0 exactly 1 in a causal model
+            raw_share0 = (alpha[..., 0] * T - 1.0) / (T - 1)
         if run.summary.norm_share0 is not None:
             norm_share0 = run.summary.norm_share0
     else:
         att = run.require_attention()
         alpha = metrics.sink_scores(att, causal)  # [L, H, T]
+        column = att[..., :, 0].astype(np.float32)  # [L, H, T_q]
+        raw_share0 = column[..., 1:].mean(axis=-1) if T > 1 else column[..., 0]
         if run.output_norms is not None:
             share0 = np.stack(
                 [metrics.norm_weighted(att[l], run.output_norms[l])[..., 0] for l in range(L)]
@@ -99,6 +107,7 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
             "top_sink": top.ravel(),
             "top_sink_score": np.take_along_axis(alpha, top[..., None], -1).ravel(),
             "sink_head": (alpha[..., 0] > eps).ravel(),
+            "raw_share_0": np.asarray(raw_share0).ravel(),
             "norm_share_0": np.asarray(norm_share0).ravel(),
             "value_drain": np.asarray(value_drain).ravel(),
             "key_drain": np.asarray(key_drain).ravel(),

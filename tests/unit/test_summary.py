@@ -51,6 +51,10 @@ def test_sink_report_is_the_same_in_both_modes(pair):
     for col in ("sink_score_0", "norm_share_0", "value_drain"):
         np.testing.assert_allclose(a[col], b[col], atol=3e-3, err_msg=col)
     assert (a["sink_head"] == b["sink_head"]).all()
+    if full.meta.causal:  # raw share over q >= 1, from alpha alone in summary mode
+        np.testing.assert_allclose(a["raw_share_0"], b["raw_share_0"], atol=3e-3)
+    else:  # bidirectional summaries do not keep A[0, 0]: the column says it is unknown
+        assert b["raw_share_0"].isna().all() and a["raw_share_0"].notna().all()
 
 
 def test_summary_says_what_it_left_out_and_refuses_single_heads(pair):
