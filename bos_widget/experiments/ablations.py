@@ -5,15 +5,18 @@ Two edits of one forward pass, each compared with the unedited pass through the 
 * (a) ``first_key_mask``: an additive 4D attention mask that hides key 0 from every query
   ``q > 0`` (softmax renormalises the rest). transformers 5 passes a 4D mask to the attention
   functions as given; the ablation checks in the recorded weights that it was honoured.
-* (b) ``zero_first_value``: a scoped forward hook on every value projection that returns a
+* (c) ``zero_first_value``: a scoped forward hook on every value projection that returns a
   copy with position 0 zeroed, so the first token hands out nothing. Query 0 attends only
   to itself, so this also empties the first token's own attention output in every layer,
   which changes its later keys: attention is kept in layer 0 only.
-* (b') ``remove_sink_output``: a scoped forward hook on every attention module that
-  subtracts exactly what the first token hands out, ``u_t = A[t, 0] f(x_0)`` (D7), from the
-  output of queries ``t > 0``; the first token's own stream, and so its keys, stay intact.
+* (b) ``remove_sink_output``, the exact "keep attention, remove what position 0 hands
+  out": a scoped forward hook on every attention module that subtracts exactly what the
+  first token hands out, ``u_t = A[t, 0] f(x_0)`` (D7), from the output of queries
+  ``t > 0``; the first token's own stream, and so its keys, stay intact.
 
-Parking (claim C3) predicts that (a) hurts next-token loss and (b) barely matters.
+Lettered as in SCIENCE.md's D8. Parking (claim C3) predicts that (a) hurts next-token loss
+and (b) barely matters. These run one text at a time; ``bos_widget.explain`` runs the same
+edits over a corpus, with random- and median-position controls and mean-ablation.
 """
 
 from __future__ import annotations
@@ -163,11 +166,13 @@ def ablate_first_token(model: Any, tokenizer: Any, text: str) -> pd.DataFrame:
 
     * ``none``: the model as it is;
     * ``mask_key0`` (a): key 0 hidden from every query ``q > 0`` (:func:`first_key_mask`);
-    * ``zero_value0`` (b): ``v_0 = 0`` in every layer (:func:`zero_first_value`);
-    * ``remove_sink_output`` (b'): ``A[t, 0] f(x_0)`` subtracted for ``t > 0`` in every
+    * ``zero_value0`` (c): ``v_0 = 0`` in every layer, for query 0 too, so later keys
+      change (:func:`zero_first_value`);
+    * ``remove_sink_output`` (b, attention kept): ``A[t, 0] f(x_0)`` subtracted for
+      ``t > 0`` in every
       layer, the first token's own stream intact (:func:`remove_sink_output`).
 
-    Only queries ``q > 0`` are scored, because (a) and (b') leave position 0 alone:
+    Only queries ``q > 0`` are scored, because (a) and (b) leave position 0 alone:
     ``loss`` is the mean cross-entropy of the logits at positions ``1..T-2`` predicting
     tokens ``2..T-1``, ``kl`` the mean over positions ``1..T-1`` of
     ``KL(p_base || p_ablated)`` in nats.
