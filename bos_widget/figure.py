@@ -11,6 +11,7 @@ text is escaped XML character data in SVG and plain text in matplotlib, never ma
 from __future__ import annotations
 
 import base64
+import decimal
 import pathlib
 import re
 import struct
@@ -107,6 +108,15 @@ def sink_keys(alpha: np.ndarray, eps: float, causal: bool) -> np.ndarray:
     return (a > eps) & metrics.supported_keys(a.shape[-1], causal)
 
 
+def alpha_text(alpha: float, k: int, T: int, causal: bool) -> str:
+    """A sink score with the queries it averages over, ``"α = 0.62 over 57 queries"``
+    (``|Q(k)| = T - k`` causal, else ``T``; rounded half up as JS ``toFixed``: js/src/sinks.ts
+    alphaText)."""
+    n = T - k if causal else T
+    shown = decimal.Decimal(float(alpha)).quantize(decimal.Decimal("0.01"), decimal.ROUND_HALF_UP)
+    return f"α = {shown} over {n} {'query' if n == 1 else 'queries'}"
+
+
 def spec_of(widget: AttentionWidget) -> FigureSpec:
     """What ``widget`` shows now, as a :class:`FigureSpec`."""
     run = widget.run
@@ -135,10 +145,12 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
         what += ", sinks hidden, rows renormalised"
     if only is not None:
         what += f", only {segment} (query sentence → key sentence)"
-    order = np.argsort(-alpha)
-    named = [f"{label(run.tokens[k], 12)} (α={alpha[k]:.2f})" for k in order if sinks[k]][:4]
-    found = ", ".join(named) if named else "none"
-    subtitle = f"{what} · sink keys α > ε: {found}"
+    order = [int(k) for k in np.argsort(-alpha, kind="stable") if sinks[k]]
+    named = [
+        f"{label(run.tokens[k], 12)} ({alpha_text(alpha[k], k, run.T, causal)})" for k in order
+    ]
+    found = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+    subtitle = f"{what} · sink keys α > ε: {found or 'none'}"
     labels = [label(t) for t in run.tokens]
     return FigureSpec(title, subtitle, widget.view, shown, labels, sinks, causal)
 

@@ -329,13 +329,13 @@ function render({ model, el: host }: RenderProps): () => void {
     hoverCell = null;
     strip.setTokens(tokens());
     const mt = meta();
-    grid.setScores(m.get("sink_grid") ?? [], mt.n_layers, mt.n_heads);
+    grid.setScores(m.get("sink_grid") ?? [], mt.n_layers, mt.n_heads, T());
     feedSnapshot();
     redraw();
   };
   const onGrid = () => {
     const mt = meta();
-    grid.setScores(m.get("sink_grid") ?? [], mt.n_layers, mt.n_heads);
+    grid.setScores(m.get("sink_grid") ?? [], mt.n_layers, mt.n_heads, T());
     redraw();
   };
   const onError = () => banner.show(m.get("error") ?? "");

@@ -1,9 +1,10 @@
-// Readout: the numbers shown under the figure (sinks with their scores, share of attention on
-// sinks, kept top-p mass, and the weights of the focused query or hovered cell). Pure.
+// Readout: the numbers shown under the figure (sinks with their scores and the number of
+// queries each score averages over, share of attention on sinks, kept top-p mass, and the
+// weights of the focused query or hovered cell). Pure.
 
 import { type Piece, pct } from "./header";
 import type { Pruned } from "./prune";
-import { sinkList, sinkMask } from "./sinks";
+import { alphaText, sinkList, sinkMask } from "./sinks";
 import { displayToken } from "./tokens";
 
 export interface ReadoutInput {
@@ -29,13 +30,14 @@ const tok = (tokens: string[], i: number) => `#${i} “${displayToken(tokens[i] 
 export function readoutLines(r: ReadoutInput): Piece[][] {
   const sinks = sinkList(r.alpha, r.eps, r.causal);
   const mask = sinkMask(r.alpha, r.eps, r.causal);
-  // a key's name, highlighted when it is a sink (the sink list's rule)
+  // a key's name, highlighted when it is a sink; its score with the queries it averages over
   const key = (k: number): Piece => (mask[k] ? { sink: tok(r.tokens, k) } : tok(r.tokens, k));
+  const alpha = (k: number) => alphaText(r.alpha[k], k, r.T, r.causal);
   const first: Piece[] = [`Sink keys (α > ε = ${r.eps.toFixed(2)}): `];
   if (!sinks.length) first.push("none");
   sinks.slice(0, 6).forEach((k, j) => {
     if (j) first.push(", ");
-    first.push({ sink: tok(r.tokens, k) }, ` α=${r.alpha[k].toFixed(2)}`);
+    first.push({ sink: tok(r.tokens, k) }, ` ${alpha(k)}`);
   });
   if (sinks.length > 6) first.push(` and ${sinks.length - 6} more`);
   first.push(` · share of this head's attention on sinks: ${pct(r.share)}`);
@@ -63,7 +65,11 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
 
   if (r.hoverCell) {
     const [q, k] = r.hoverCell;
-    lines.push([`A[q=${tok(r.tokens, q)}, k=`, key(k), `] = ${r.data[q * r.T + k].toFixed(3)}`]);
+    lines.push([
+      `A[q=${tok(r.tokens, q)}, k=`,
+      key(k),
+      `] = ${r.data[q * r.T + k].toFixed(3)} · key #${k}: ${alpha(k)}`,
+    ]);
   } else if (r.focus >= 0 && r.focus < r.T && r.pruned) {
     const line: Piece[] = [`Query ${tok(r.tokens, r.focus)} attends to: `];
     let n = 0;
@@ -73,7 +79,7 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
       if (n++) line.push(", ");
       line.push(key(k), ` ${r.pruned.w[i].toFixed(2)}`);
     }
-    line.push(` (kept mass ${pct(r.pruned.kept[r.focus])})`);
+    line.push(` (kept mass ${pct(r.pruned.kept[r.focus])}) · as a key: ${alpha(r.focus)}`);
     lines.push(line);
   }
   return lines;

@@ -24,9 +24,14 @@ export function sinkScores(data: ArrayLike<number>, T: number, causal: boolean):
  */
 export const MIN_SUPPORT = 4;
 
+/** |Q(k)|: how many queries key k's D1 score averages over (T - k when causal, else T). */
+export function querySupport(k: number, T: number, causal: boolean): number {
+  return causal ? Math.max(0, T - k) : T;
+}
+
 /** Whether key k is seen by enough queries (T - k of them when causal, T otherwise). */
 export function supported(k: number, T: number, causal: boolean): boolean {
-  return (causal ? T - k : T) >= Math.min(MIN_SUPPORT, T);
+  return querySupport(k, T, causal) >= Math.min(MIN_SUPPORT, T);
 }
 
 /**
@@ -44,6 +49,12 @@ export function sinkMask(alpha: ArrayLike<number>, eps: number, causal = false):
   for (let k = 0; k < T; k++)
     m[k] = aboveThreshold(alpha[k], eps) && supported(k, T, causal) ? 1 : 0;
   return m;
+}
+
+/** A sink score with the number of queries it averages over: "α = 0.62 over 57 queries". */
+export function alphaText(alpha: number, k: number, T: number, causal: boolean): string {
+  const n = querySupport(k, T, causal);
+  return `α = ${alpha.toFixed(2)} over ${n} ${n === 1 ? "query" : "queries"}`;
 }
 
 /** Indices of the sinks (as in sinkMask), strongest first. */

@@ -1,12 +1,23 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { aboveThreshold, shareOnSinks, sinkList, sinkMask, sinkScores } from "../src/sinks";
+import {
+  aboveThreshold,
+  alphaText,
+  querySupport,
+  shareOnSinks,
+  sinkList,
+  sinkMask,
+  sinkScores,
+  supported,
+} from "../src/sinks";
 
 // the sink rule as pytest reads it too (tests/unit/test_metrics.py, test_widget.py)
 interface SinkFixture {
   mask: { alpha: number[]; eps: number; causal: boolean; sinks: boolean[] }[];
   rate: { alpha0: number[][]; eps: number; rate: number }[];
+  support: { T: number; causal: boolean; queries: number[]; supported: boolean[] }[];
+  text: { alpha: number; k: number; T: number; causal: boolean; text: string }[];
 }
 const FIX = JSON.parse(
   readFileSync(resolve(__dirname, "../../tests/fixtures/sinks.json"), "utf8"),
@@ -64,6 +75,18 @@ describe("sink set and share", () => {
     const A = [1, 0, 0, 0.6, 0.4, 0, 0.5, 0.2, 0.3];
     expect(shareOnSinks(A, 3, [1, 1, 0])).toBeCloseTo((1 + 1 + 0.7) / 3, 6);
     expect(shareOnSinks([], 0, [])).toBe(0);
+  });
+});
+
+describe("query support |Q(k)|", () => {
+  it.each(FIX.support)("T = $T, causal $causal", (c) => {
+    const ks = c.queries.map((_, k) => k);
+    expect(ks.map((k) => querySupport(k, c.T, c.causal))).toEqual(c.queries);
+    expect(ks.map((k) => supported(k, c.T, c.causal))).toEqual(c.supported);
+  });
+
+  it.each(FIX.text)("states a score with its support: $text", (c) => {
+    expect(alphaText(c.alpha, c.k, c.T, c.causal)).toBe(c.text);
   });
 });
 

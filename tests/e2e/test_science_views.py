@@ -1,5 +1,6 @@
 """The science views in a real browser, JupyterLab 4 and Notebook 7: raw <-> norm-weighted
-toggle, the norms strip with massive-activation markers, hide-sinks, and compare mode.
+toggle, the norms strip with massive-activation markers and its last-layer label, sink scores
+shown with the queries they average over, hide-sinks, and compare mode.
 
 A small notebook of its own (``science_views.ipynb``, written into the server's root) shows
 SmolLM2 on one text (``smol``) and two texts side by side (``cmp``). Every test first puts the
@@ -21,7 +22,7 @@ TEXT_A = "The old lighthouse keeper climbed the stairs every evening to light th
 TEXT_B = "A small cat slept on the warm windowsill while the rain fell outside all afternoon."
 NOTEBOOK = "science_views.ipynb"
 CELLS = [
-    f"import numpy as np\nimport bos_widget\nfrom bos_widget import metrics\n"
+    f"import numpy as np\nimport bos_widget\nfrom bos_widget import figure, metrics\n"
     f"TEXT_A = {TEXT_A!r}\nTEXT_B = {TEXT_B!r}",
     "smol = bos_widget.show(TEXT_A, model='smollm2')\nsmol",
     "model, tok = bos_widget.models.load_cached('smollm2')\n"
@@ -167,6 +168,80 @@ def test_norms_strip_bars_and_massive_markers(science, request):
         expect(markers).to_have_count(0)
         expect(norms).to_contain_text("none after this layer")
     finally:
+        jp.shot(page, request.node.name, root)
+
+
+def kernel_alpha_texts(page: Page, layer: int, keys: list[int]) -> list[str]:
+    """The kernel's D1 scores of the mean head, as the saved figure states them (the view must
+    say the same: ``α = 0.63 over 14 queries``)."""
+    got = jp.execute(
+        page,
+        f"_a = metrics.sink_scores(metrics.head_mean(smol.run.attention[{layer}]), True); "
+        f"[figure.alpha_text(_a[k], k, smol.run.T, True) for k in {keys!r}]",
+    )
+    assert isinstance(got, list)
+    return got
+
+
+def test_sink_scores_show_their_support_and_the_last_layer_says_what_it_is(science, request):
+    """SmolLM2 (causal, T = 14): every α in the readout and the grid says how many queries it
+    averages over (T - k for key k); after the last layer the norms strip shows the last
+    block's output before the final norm, as Python's run records it."""
+    page = science
+    root = smol_root(page)
+    try:
+        T, L = jp.execute(page, "[smol.run.T, smol.run.n_layers]")
+        last = L - 1
+        reset(page, root, layer=last, head=-1)
+        readout = root.get_by_test_id("bosw-readout")
+        sink0, key5, key3 = kernel_alpha_texts(page, last, [0, 5, 3])
+        assert sink0.endswith(f"over {T} queries") and key5.endswith(f"over {T - 5} queries")
+        expect(readout).to_contain_text(f"Sink keys (α > ε = 0.30): #0 “The” {sink0}")
+        # a click on a token selects it as the query: the readout gives its score as a key
+        root.get_by_test_id("bosw-token").nth(5).click()
+        assert jp.execute(page, "smol.selected") == 5
+        expect(readout).to_contain_text(f"as a key: {key5}")
+        # the overview grid's cells: alpha of key 0, which every query sees
+        cell = root.locator(f'[data-testid="bosw-cell-mean"][data-layer="{last}"]')
+        expect(cell).to_have_attribute("title", re.compile(rf"key #0 α = 0\.\d\d over {T} queries"))
+        # the norms strip after the last layer: the block's output, not the final norm's
+        meta = "last block output (before the final norm)"
+        assert jp.execute(page, "smol.run.meta.last_hidden") == meta
+        hidden = root.get_by_test_id("bosw-norms-hidden")
+        expect(hidden).to_contain_text(f"‖h‖ after layer {last}: {meta}")
+        bar = hidden.get_by_test_id("bosw-bar").first
+        expect(bar).to_have_attribute("title", re.compile(re.escape(meta)))
+        heights = hidden.get_by_test_id("bosw-bar").evaluate_all(
+            "(bs) => bs.map(b => parseFloat(b.style.height))"
+        )
+        norms_py = jp.execute(page, f"smol.run.hidden_norms[{L}].tolist()")
+        assert isinstance(norms_py, list)
+        assert heights.index(max(heights)) == norms_py.index(max(norms_py)) == 0
+        # before the final norm token 0 keeps its outsized residual norm (~5000 vs ~700)
+        assert norms_py[0] > 3 * sorted(norms_py)[len(norms_py) // 2]
+        element_shot(root, f"{request.node.name}-arcs")
+        # the matrix view: hovering a cell gives the key's score and its support
+        jp.execute(page, "smol.selected = None; smol.view = 'matrix'; smol.view")
+        expect(root).to_have_attribute("data-painted", re.compile(r":matrix$"))
+        canvas = root.get_by_test_id("bosw-canvas")
+        canvas.scroll_into_view_if_needed()
+        geo = canvas.evaluate(
+            "(c) => { const r = c.getBoundingClientRect(); "
+            "return [r.left, r.top, ...c.dataset.matrix.split(' ').map(Number)]; }"
+        )
+        left, top, x0, y0, size = geo
+        q, k = 10, 3
+        x, y = left + x0 + (k + 0.5) * size / T, top + y0 + (q + 0.5) * size / T
+        page.mouse.move(x - 3, y - 3)
+        page.mouse.move(x, y, steps=3)
+        expect(readout).to_contain_text(f"key #{k}: {key3}")
+        assert key3.endswith(f"over {T - k} queries")
+        element_shot(root, f"{request.node.name}-matrix")  # the hovered cell is outlined
+        # one layer earlier the strip says "residual stream" only
+        jp.execute(page, f"smol.layer = {last - 1}; smol.layer")
+        expect(hidden).to_contain_text(f"‖h‖ after layer {last - 1} (residual stream)")
+    finally:
+        page.mouse.move(1, 1)
         jp.shot(page, request.node.name, root)
 
 

@@ -66,6 +66,13 @@ def test_sink_rate_follows_the_shared_fixture(case):
     assert metrics.sink_rate(np.array(case["alpha0"]), case["eps"]) == case["rate"]
 
 
+@pytest.mark.parametrize("case", SINKS["support"])
+def test_query_support_follows_the_shared_fixture(case):
+    T, causal = case["T"], case["causal"]
+    assert metrics._query_counts(T, T, causal).tolist() == case["queries"]
+    assert metrics.supported_keys(T, causal).tolist() == case["supported"]
+
+
 def test_norm_weighted_share_moves_mass_away_from_a_small_value():
     a = np.array([[1.0, 0.0], [0.8, 0.2]], dtype=np.float32)
     norms = np.array([0.1, 1.0], dtype=np.float32)  # the sink's value vector is tiny

@@ -237,3 +237,22 @@ def test_figure_sink_keys_follow_the_shared_fixture(case):
     """The saved figure marks the keys the view marks: alpha > eps, enough queries."""
     got = figure.sink_keys(np.array(case["alpha"], np.float32), case["eps"], case["causal"])
     assert got.tolist() == case["sinks"]
+
+
+@pytest.mark.parametrize("case", SINKS["text"])
+def test_figure_states_a_score_with_its_support_as_the_view_does(case):
+    got = figure.alpha_text(case["alpha"], case["k"], case["T"], case["causal"])
+    assert got == case["text"]
+
+
+def test_figure_subtitle_names_sinks_with_their_support():
+    T = 4  # causal; every query after the first puts 0.5 on key 0 and 0.5 on itself
+    att = np.zeros((1, 1, T, T), np.float32)
+    att[0, 0, 0, 0] = 1.0
+    for q in range(1, T):
+        att[0, 0, q, 0] = att[0, 0, q, q] = 0.5
+    w = AttentionWidget.from_attentions(att, ["<s>", "a", "b", "c"], causal=True, head=0)
+    # alpha[0] = (1 + 3 * 0.5) / 4 = 0.625, shown rounded half up as the view's toFixed does
+    assert figure.spec_of(w).subtitle.endswith("sink keys α > ε: <s> (α = 0.63 over 4 queries)")
+    w.threshold = 0.625  # equal is no sink
+    assert figure.spec_of(w).subtitle.endswith("sink keys α > ε: none")

@@ -4,7 +4,7 @@
 // clicking a cell picks layer and head.
 
 import { rampAt, rgbCss } from "../scale";
-import { aboveThreshold } from "../sinks";
+import { aboveThreshold, alphaText } from "../sinks";
 import type { Theme } from "./theme";
 
 export class OverviewGrid {
@@ -26,8 +26,8 @@ export class OverviewGrid {
     });
   }
 
-  /** Rebuild for a new [L][H] score grid. */
-  setScores(grid: number[][], nLayers: number, nHeads: number): void {
+  /** Rebuild for a new [L][H] score grid of a T-token run (every query sees position 0). */
+  setScores(grid: number[][], nLayers: number, nHeads: number, T: number): void {
     const doc = this.el.ownerDocument;
     const L = Math.min(nLayers, grid.length);
     this.el.style.gridTemplateColumns = `3.2em repeat(${L}, minmax(7px, 22px))`;
@@ -55,9 +55,8 @@ export class OverviewGrid {
         cell.dataset.layer = String(l);
         cell.dataset.head = String(h);
         cell.setAttribute("role", "gridcell");
-        cell.title = `layer ${l}, ${h < 0 ? "mean of heads" : `head ${h}`}: α[0] = ${
-          Number.isFinite(s) ? s.toFixed(3) : "n/a"
-        }`;
+        const score = Number.isFinite(s) ? alphaText(s, 0, T, false) : "α = n/a";
+        cell.title = `layer ${l}, ${h < 0 ? "mean of heads" : `head ${h}`}: key #0 ${score}`;
         kids.push(cell);
         this.cells.push(cell);
         this.scores.push(s);
