@@ -254,9 +254,9 @@ def _relocation(
         )
     half = m.T // 2
     for name, ids in variants.items():
-        p.reset(measure=True)
+        p.reset(weights_only=True)
         logits = forward(model, ids, m.T - half if m.lm else None)
-        a = _stack(p.layers, "A")
+        a = torch.stack([p.layers[l] for l in sorted(p.layers)], 1).float()
         Tn = a.shape[-1]
         counts = torch.tensor(metrics._query_counts(Tn, Tn, m.causal))
         al = (a.sum(-2) / counts).mean((1, 2))  # [B, T']

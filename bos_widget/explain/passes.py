@@ -140,8 +140,8 @@ def forward(model: Any, ids: torch.Tensor, keep: int | None) -> torch.Tensor | N
     params = inspect.signature(model.forward).parameters
     if "use_cache" in params:
         kwargs["use_cache"] = False
-    if keep is not None and "logits_to_keep" in params:
-        kwargs["logits_to_keep"] = keep
+    if "logits_to_keep" in params:  # no logits wanted: the LM head runs on one position only
+        kwargs["logits_to_keep"] = keep or 1
     with torch.inference_mode():
         out = model(**kwargs)
     logits = getattr(out, "logits", None)
