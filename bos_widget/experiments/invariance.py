@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from ..capture import eager_attention
+from ..explain.passes import residual
 from ._forward import Recorder, encode, frame, inputs_for, model_name, self_sites
 
 
@@ -29,8 +30,9 @@ def bos_invariance(model: Any, tokenizer: Any, text_a: str, text_b: str) -> pd.D
     Parameters
     ----------
     model : transformers.PreTrainedModel
-        Decoder-only or encoder-only model; hidden states come from
-        ``output_hidden_states=True`` (``L + 1`` of them: embeddings, then each layer).
+        Decoder-only or encoder-only model; hidden states are read with hooks on its blocks
+        (``L + 1`` of them: the input of block 0, then each block's output, the last one
+        before any final norm, where transformers' ``hidden_states[-1]`` is after it).
     tokenizer : transformers tokenizer
     text_a, text_b : str
         Two different texts whose first token (after the tokenizer's special tokens) is the
@@ -57,12 +59,16 @@ def bos_invariance(model: Any, tokenizer: Any, text_a: str, text_b: str) -> pd.D
             f"The two texts start with different tokens ({first_a!r} vs {first_b!r}); D6 "
             "compares the first token's state across texts, so start both with the same word."
         )
-    extra: dict[str, Any] = {"output_hidden_states": True}
+    extra: dict[str, Any] = {}
     if "logits_to_keep" in inspect.signature(model.forward).parameters:
         extra["logits_to_keep"] = 1
+    ha: list[torch.Tensor] = []
+    hb: list[torch.Tensor] = []
     with torch.inference_mode():
-        ha = model(**inputs_for(model, a.ids, **extra)).hidden_states
-        hb = model(**inputs_for(model, b.ids, **extra)).hidden_states
+        with residual(model, record=ha):
+            model(**inputs_for(model, a.ids, **extra))
+        with residual(model, record=hb):
+            model(**inputs_for(model, b.ids, **extra))
     rows = []
     for layer, (x, y) in enumerate(zip(ha, hb, strict=True)):
         h0a, h0b = x[0, 0].double(), y[0, 0].double()

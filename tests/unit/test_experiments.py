@@ -57,6 +57,20 @@ def test_d6_causal_first_state_ignores_the_rest(factory, add_bos):
     assert (df["T_b"] == len(B.split()) + add_bos).all()
 
 
+def test_d6_last_row_is_the_last_block_output_before_the_final_norm():
+    model, tok = tiny.llama(), tiny.tokenizer(True)
+    seen = []
+    handle = model.model.layers[-1].register_forward_hook(lambda m, a, out: seen.append(out))
+    try:
+        df = bos_invariance(model, tok, A, B)
+    finally:
+        handle.remove()
+    block_out = seen[0][0] if isinstance(seen[0], tuple) else seen[0]
+    assert df["norm_a"].iloc[-1] == pytest.approx(float(block_out[0, 0].double().norm()), rel=1e-5)
+    normed = model.model.norm(block_out)[0, 0].double().norm()
+    assert abs(df["norm_a"].iloc[-1] - float(normed)) > 1e-3  # not the post-norm state
+
+
 def test_d6_bert_first_state_depends_on_the_sentence(tok):
     df = bos_invariance(tiny.bert(), tok, A, B)
     assert df["rel_diff"].iloc[0] < 1e-6  # embeddings of [bos] at position 0: identical
