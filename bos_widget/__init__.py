@@ -7,6 +7,7 @@ from ._version import __version__
 from .capture import CaptureError, capture
 from .compare import Comparison, compare, compare_ablation
 from .compat import head_view, model_view
+from .explain import ExplainReport, explain
 from .models import demo_model
 from .report import SinkReport, sink_report
 from .run import AttentionRun, RunMeta
@@ -17,6 +18,7 @@ __all__ = [
     "AttentionWidget",
     "CaptureError",
     "Comparison",
+    "ExplainReport",
     "RunMeta",
     "SinkReport",
     "__version__",
@@ -24,6 +26,7 @@ __all__ = [
     "compare",
     "compare_ablation",
     "demo_model",
+    "explain",
     "head_view",
     "model_view",
     "show",

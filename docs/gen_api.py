@@ -183,12 +183,14 @@ def _public(module: ModuleType) -> list[str]:
 
 def render() -> str:
     import bos_widget
+    import bos_widget.corpus
     import bos_widget.experiments
     import bos_widget.metrics
 
     sections = [
         (bos_widget, "The package: capture, widgets, reports."),
-        (bos_widget.experiments, "Diagnostics that re-run the model (SCIENCE.md D6-D9)."),
+        (bos_widget.corpus, "The corpus explain() reads by default: 120 texts, 12 genres."),
+        (bos_widget.experiments, "Single-text diagnostics that re-run the model (D6-D9)."),
         (bos_widget.metrics, "Pure numpy formulas (SCIENCE.md D1-D5); no model needed."),
     ]
     toc, body = [], []

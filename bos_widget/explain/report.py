@@ -19,7 +19,25 @@ import pandas as pd
 
 @dataclass
 class ExplainReport:
-    """What :func:`bos_widget.explain` measured on one model (see the module docstring)."""
+    """What :func:`bos_widget.explain` measured on one model.
+
+    Attributes
+    ----------
+    verdicts : pandas.DataFrame
+        One row per claim or half-claim: ``claim`` ("C1 gathers", "C1 hands out", "C2", "C3",
+        "C4"), ``statement``, ``verdict`` (supported / partly supported / contradicted /
+        undecided / not applicable), ``evidence`` (the numbers with their 95% intervals and
+        what each prediction came to), ``n`` (texts), ``numbers``, ``model``, ``T``,
+        ``bos_added``.
+    diagnostics : dict of str to pandas.DataFrame
+        ``"D1"`` .. ``"D12"``: one row per quantity with ``mean``, ``lo``, ``hi``, ``n``
+        (``attrs["diagnostic"]`` says what it measures, ``attrs["note"]`` how).
+    per_text : pandas.DataFrame
+        One row per text: its first token and every per-text scalar (sink rate, D8 loss
+        changes, ...); NaN where a text was not in the edited passes.
+    setting : dict
+        Model, T, eps, n texts, n edited, BOS added, thresholds, seconds taken.
+    """
 
     verdicts: pd.DataFrame
     diagnostics: dict[str, pd.DataFrame]
