@@ -1,32 +1,39 @@
 """notebooks/why_bos.ipynb runs end to end and its verdicts follow from its own numbers.
 
 The notebook is executed once per session with nbclient in a fresh ``python3`` kernel (this
-interpreter's ipykernel), from ``notebooks/``. The checks then read the printed verdict lines
-of the cells tagged ``verdict``, and recompute the numbers that decide C1 (D6, D7) and the
-decoder's C4 (sink rate under the Gu et al. protocol) with ``bos_widget.experiments``.
+interpreter's ipykernel), from ``notebooks/``. The checks read the printed verdict lines of
+the cell tagged ``verdict``, re-derive each verdict word from the outcomes its evidence
+prints (with the rules written out here, independently of ``bos_widget.explain.verdicts``),
+and recompute one corpus number (MiniLM's sink rate) through ``capture``, the eager path
+that shares no code with explain's attention function.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import pathlib
 import re
 import time
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from bos_widget.experiments import bos_invariance, gu_sink_rate, sink_output
+from bos_widget import capture, metrics
+from bos_widget.corpus import load_corpus
 
 NOTEBOOK = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "why_bos.ipynb"
-# SCIENCE.md/issue contract: the notebook runs offline in under 5 minutes on 2 CPU cores.
-BUDGET_S = 300
-CELL_TIMEOUT_S = 300
-ALLOWED = ("Supported", "Partly supported", "Contradicted")
-CLAIMS = ("C1", "C2", "C3", "C4")
-VERDICT = re.compile(r"^VERDICT (C\d) \(([^)]+)\): (.+?) — ([^:]+): (.+)$")
+# Three models over the 120-text corpus; measured on this 2-core machine (closing note of
+# issue 11), with room for a slower CI machine.
+NOTEBOOK_BUDGET_S = 1500
+CELL_TIMEOUT_S = 1200
+ALLOWED = ("supported", "partly supported", "contradicted", "undecided", "not applicable")
+CLAIMS = ("C1 gathers", "C1 hands out", "C2", "C3", "C4")
+MODELS = ("SmolLM2-135M-Instruct", "Gemma-3-270M", "all-MiniLM-L6-v2")
+VERDICT = re.compile(r"^VERDICT (C\d(?: gathers| hands out)?) \(([^)]+)\): ([a-z ]+) — (.+)$")
+OUTCOME = re.compile(
+    r"([^;]+?) (-?[0-9.e+-]+|nan) \[([^\]]+)\] \(n=(\d+)\) -> (for|against|undecided)"
+)
 
 
 def _stdout(cell) -> str:
@@ -35,12 +42,6 @@ def _stdout(cell) -> str:
 
 def _tagged(nb, tag: str) -> list:
     return [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
-
-
-def _number(pattern: str, text: str) -> float:
-    match = re.search(pattern, text)
-    assert match, f"no {pattern!r} in verdict evidence: {text}"
-    return float(match.group(1))
 
 
 @pytest.fixture(scope="module")
@@ -61,33 +62,20 @@ def executed():
 
 @pytest.fixture(scope="module")
 def verdicts(executed):
-    """{(claim, model display name): (word, evidence)} from the verdict cells."""
+    """{(claim, model): (word, [(quantity, mean, n, outcome), ...], evidence)}."""
     nb, _ = executed
+    (cell,) = _tagged(nb, "verdict")
     found = {}
-    for cell in _tagged(nb, "verdict"):
-        for line in _stdout(cell).splitlines():
-            match = VERDICT.match(line)
-            assert match, f"verdict cell printed a line that is not a verdict: {line!r}"
-            claim, _name, word, model, evidence = match.groups()
-            found[(claim, model)] = (word, evidence)
+    for line in _stdout(cell).splitlines():
+        match = VERDICT.match(line)
+        assert match, f"verdict cell printed a line that is not a verdict: {line!r}"
+        claim, model, word, evidence = match.groups()
+        outcomes = [
+            (q.strip(), float(mean), int(n), out)
+            for q, mean, _, n, out in OUTCOME.findall(evidence)
+        ]
+        found[(claim, model)] = (word, outcomes, evidence)
     return found
-
-
-@pytest.fixture(scope="module")
-def setting(executed):
-    """The notebook's THRESHOLDS (as printed) and TEXTS (the tagged cell's literals)."""
-    nb, _ = executed
-    (thresholds_cell,) = _tagged(nb, "thresholds")
-    line = next(x for x in _stdout(thresholds_cell).splitlines() if x.startswith("THRESHOLDS "))
-    thresholds = json.loads(line.removeprefix("THRESHOLDS "))
-    (texts_cell,) = _tagged(nb, "texts")
-    namespace: dict = {}
-    exec(texts_cell.source, namespace)  # plain string literals, nothing else
-    return thresholds, namespace["TEXTS"]
-
-
-def _name(model) -> str:
-    return model.config.name_or_path
 
 
 def test_committed_notebook_has_no_outputs():
@@ -109,70 +97,85 @@ def test_every_cell_runs_without_error_within_budget(executed):
         if o.get("output_type") == "error"
     ]
     assert not errors, f"cells raised: {errors}"
-    assert seconds < BUDGET_S, f"the notebook took {seconds:.0f} s (budget {BUDGET_S} s)"
+    print(f"why_bos.ipynb ran in {seconds:.0f} s")
+    assert seconds < NOTEBOOK_BUDGET_S, f"the notebook took {seconds:.0f} s"
 
 
-def test_one_verdict_per_claim_and_model_with_allowed_words(executed, verdicts):
-    nb, _ = executed
-    cells = _tagged(nb, "verdict")
-    assert len(cells) >= len(CLAIMS)
-    assert all(_stdout(c).strip() for c in cells), "a verdict cell printed nothing"
-    assert {claim for claim, _ in verdicts} >= set(CLAIMS), sorted(verdicts)
-    models = {model for _, model in verdicts}
-    assert models == {"SmolLM2-135M-Instruct", "all-MiniLM-L6-v2"}, models
+def test_one_verdict_per_claim_and_model_with_allowed_words(verdicts):
+    assert {m for _, m in verdicts} == set(MODELS)
     for claim in CLAIMS:
-        for model in models:
+        for model in MODELS:
             assert (claim, model) in verdicts, f"no {claim} verdict for {model}"
-    bad = {k: w for k, (w, _) in verdicts.items() if w not in ALLOWED}
+    bad = {k: w for k, (w, _, _) in verdicts.items() if w not in ALLOWED}
     assert not bad, f"verdict words outside {ALLOWED}: {bad}"
+
+
+def _combine(outs: list[str]) -> str:
+    if outs and all(o == "for" for o in outs):
+        return "supported"
+    if outs and all(o == "against" for o in outs):
+        return "contradicted"
+    return "partly supported" if "for" in outs and "against" in outs else "undecided"
+
+
+def _rule(claim: str, outs: list[str], evidence: str) -> str:
+    """Each claim's rule as the docs state it, from the printed outcomes alone."""
+    if claim == "C1 hands out":  # specific (first) decides; size (second) grades support
+        specific, size = outs
+        if specific != "for":
+            return "contradicted" if specific == "against" else "undecided"
+        return {"for": "supported", "against": "partly supported"}.get(size, "undecided")
+    if claim == "C2":  # fixed sink heads, fixed non-sink heads, few switching heads
+        sink, non, switch = outs
+        if "against" in (sink, non):
+            return "contradicted"
+        if sink == non == "for":
+            return {"for": "supported", "against": "partly supported"}.get(switch, "undecided")
+        return "undecided"
+    if claim == "C4" and "unknown" in evidence:
+        return "undecided"
+    return _combine(outs)
+
+
+def test_each_verdict_follows_from_the_outcomes_it_prints(verdicts):
+    for (claim, model), (word, outcomes, evidence) in verdicts.items():
+        if word == "not applicable":
+            assert claim in ("C3", "C4"), (claim, model)
+            continue
+        assert outcomes, f"{claim} / {model} prints no judged number: {evidence}"
+        expected = _rule(claim, [o for *_, o in outcomes], evidence)
+        assert word == expected, (claim, model, word, expected, evidence)
+
+
+def test_every_number_has_an_interval_and_n(verdicts):
+    for (claim, model), (_, outcomes, evidence) in verdicts.items():
+        assert "n=" in evidence and "[" in evidence, (claim, model)
+        assert all(n >= 32 for *_, n, _ in outcomes), (claim, model, outcomes)
+    ns = {n for _, outcomes, _ in verdicts.values() for _, _, n, _ in outcomes}
+    assert len(load_corpus()) in ns  # the base numbers use the whole corpus
 
 
 def test_summary_table_repeats_every_verdict(executed, verdicts):
     nb, _ = executed
-    summary = _stdout(nb.cells[-1])
-    for (claim, model), (word, _) in verdicts.items():
-        assert any(
-            line.lstrip().startswith(claim) and model in line and line.rstrip().endswith(word)
-            for line in summary.splitlines()
-        ), f"summary lacks {claim} / {model} / {word}:\n{summary}"
+    (cell,) = _tagged(nb, "summary")
+    rows = {
+        line[: len(claim)]: line
+        for line in _stdout(cell).splitlines()
+        for claim in CLAIMS
+        if line.startswith(claim + " ")
+    }
+    for (claim, model), (word, _, _) in verdicts.items():
+        assert word in rows[claim], (claim, model, word, rows.get(claim))
 
 
-def _c1_rule(d6: float, cos: float, ratio: float, t: dict) -> str:
-    """The decision rule the notebook states for C1, applied to independent numbers."""
-    if d6 < t["d6_zero"]:
-        return "Contradicted"
-    varies, large = cos < t["hub_cos"], ratio >= t["hub_norm_ratio"]
-    if varies and large:
-        return "Supported"
-    return "Partly supported" if varies or large else "Contradicted"
-
-
-@pytest.mark.parametrize("which", ["smollm2", "minilm"])
-def test_c1_verdict_follows_recomputed_d6_and_d7(which, request, verdicts, setting):
-    thresholds, texts = setting
-    model, tok = request.getfixturevalue(which)
-    word, evidence = verdicts[("C1", _name(model))]
-    d6 = float(bos_invariance(model, tok, texts[0], texts[1])["rel_diff"].max())
-    d7 = sink_output(model, tok, texts)
-    cos = float(d7[d7["attn0"] > thresholds["eps"]]["cos_inputs"].median())
-    printed_d6 = _number(r"max D6 = ([-+0-9.e]+)", evidence)
-    printed_cos = _number(r"median cos across inputs = ([-+0-9.e]+)", evidence)
-    ratio = _number(r"D3 median norm/raw = ([-+0-9.e]+)", evidence)
-    assert math.isclose(printed_d6, d6, rel_tol=5e-3, abs_tol=1e-9), (printed_d6, d6)
-    assert math.isclose(printed_cos, cos, abs_tol=1e-3), (printed_cos, cos)
-    assert word == _c1_rule(d6, cos, ratio, thresholds), (word, d6, cos, ratio)
-    if which == "smollm2":  # a causal decoder's position 0 sees only itself
-        assert d6 < thresholds["d6_zero"] and word == "Contradicted", (d6, word)
-
-
-def test_c4_decoder_verdict_follows_the_published_protocol(smollm2, verdicts, setting):
-    thresholds, texts = setting
-    model, tok = smollm2
-    word, evidence = verdicts[("C4", _name(model))]
-    gu = gu_sink_rate(model, tok, texts, T=thresholds["T"], eps=(thresholds["eps"],))
-    rate = float(gu["sink_rate"].iloc[0])
-    printed = _number(r"sink rate ([0-9.]+) at eps", evidence)
-    assert math.isclose(printed, rate, abs_tol=1e-3), (printed, rate)
-    assert not gu.attrs["setting"]["bos_added"]
-    expected = "Contradicted" if rate > thresholds["decoder_sink_rate"] else "not Contradicted"
-    assert (word == "Contradicted") == (expected == "Contradicted"), (word, rate)
+def test_minilm_sink_rate_matches_the_eager_capture_path(minilm, verdicts):
+    """The C4 evidence's sink rate, recomputed text by text with capture() (eager hooks)."""
+    model, tok = minilm
+    rates = []
+    for text in load_corpus():
+        run = capture(model, tok, text, max_tokens=64, progress=False)
+        alpha0 = metrics.sink_scores(run.require_attention(), run.meta.causal)[..., 0]
+        rates.append(metrics.sink_rate(alpha0, 0.3))
+    _, outcomes, _ = verdicts[("C4", "all-MiniLM-L6-v2")]
+    printed = next(mean for q, mean, _, _ in outcomes if q.startswith("sink rate"))
+    assert abs(printed - float(np.mean(rates))) < 1e-3, (printed, np.mean(rates))
