@@ -228,14 +228,15 @@ def probe(model: Any, causal: bool) -> Iterator[Probe]:
         causal=causal,
     )
     before = getattr(model.config, "_attn_implementation", None) or "eager"
-    if not getattr(model, "_supports_attention_backend", False):
+    _register()
+    try:
+        model.set_attn_implementation(NAME)
+    except (AttributeError, KeyError, ValueError) as exc:
         raise TypeError(
             f"{type(model).__name__} does not route attention through transformers' "
-            "AttentionInterface, so explain() cannot measure it. Use capture() and "
-            "sink_report() for this model."
-        )
-    _register()
-    model.set_attn_implementation(NAME)
+            "AttentionInterface, so explain() cannot measure it; capture() and sink_report() "
+            f"still work for this model. ({exc})"
+        ) from exc
     token = _ACTIVE.set(state)
     try:
         yield state

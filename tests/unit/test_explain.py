@@ -230,6 +230,38 @@ def test_explain_end_to_end_on_a_tiny_model(build):
         assert report.diagnostics["D8"].empty
 
 
+def _unseen(family: str):
+    """Families no other test builds: Qwen 3 (QK-norm) and GPT-NeoX (parallel residual)."""
+    import transformers as tf
+
+    config_cls, model_cls, extra = {
+        "qwen3": (tf.Qwen3Config, tf.Qwen3ForCausalLM, {"head_dim": 8, "num_key_value_heads": 2}),
+        "gpt_neox": (tf.GPTNeoXConfig, tf.GPTNeoXForCausalLM, {}),
+    }[family]
+    cfg = config_cls(
+        vocab_size=tiny.V, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, max_position_embeddings=tiny.MAX_POS, bos_token_id=1,
+        eos_token_id=2, pad_token_id=0, **extra,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    return model_cls(cfg).eval()
+
+
+@pytest.mark.parametrize("family", ["qwen3", "gpt_neox"])
+def test_explain_works_unchanged_on_families_no_test_names(family):
+    model = _unseen(family)
+    reference = _eager(model, _ids())
+    with probe(model, True) as p:
+        p.reset(measure=True)
+        forward(model, _ids(), None)
+        assert all(
+            torch.allclose(p.layers[l].A, r.float(), atol=1e-6) for l, r in enumerate(reference)
+        )
+    report = explain(model, tiny.tokenizer(), _texts(20), T=16, n_edit=8, progress=False)
+    assert set(report.verdicts["verdict"]) <= ALLOWED
+    assert report.diagnostics["D6"]["mean"].iloc[0] == 0.0
+
+
 def test_explain_refuses_too_few_or_too_short_texts():
     model, tok = tiny.llama(), tiny.tokenizer()
     with pytest.raises(ValueError, match="at least 20 texts"):
