@@ -74,8 +74,11 @@ class ExplainReport:
                 _band_svg(part["layer"], part["mean"], part["lo"], part["hi"], f"D12 {label}")
             )
         return (
-            f"<div><p>{escape(self.header())}</p>{table.to_html(index=False, escape=True)}"
-            f"<div style='display:flex;gap:12px;flex-wrap:wrap'>{''.join(plots)}</div></div>"
+            f"<div><p>{escape(self.header())}</p>"
+            + table.to_html(index=False, escape=True).replace(
+                "<th>", "<th style='text-align:left'>"
+            )
+            + f"<div style='display:flex;gap:12px;flex-wrap:wrap'>{''.join(plots)}</div></div>"
         )
 
 

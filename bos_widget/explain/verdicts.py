@@ -54,7 +54,7 @@ def _v(claim: str, verdict: str, evidence: str, numbers: dict[str, Interval]) ->
 
 
 def _say(numbers: dict[str, Interval], outcomes: dict[str, str]) -> str:
-    return "; ".join(f"{k} {numbers[k]} -> {outcomes[k]}" for k in outcomes)
+    return "; ".join(f"{k} {numbers[k]} -> {outcomes[k]}" for k in outcomes) + "."
 
 
 def c1_gathers(m: Any, x: dict[str, np.ndarray]) -> dict[str, Any]:
