@@ -93,3 +93,22 @@ def test_the_sink_follows_position_in_smollm2_and_the_bos_token_in_gemma3(report
     assert s1 > 0.5 * s0 and g1 < 0.2 * g0
     dloss = _row(gemma, "D9", "dloss when the first token is dropped (same targets)")
     assert dloss["lo"] > 0.5
+
+
+def test_cli_explain_prints_the_verdicts_and_tables(capsys):
+    from bos_widget.cli import main
+
+    assert main(["explain", "--model", "minilm", "--texts", "20", "--n-edit", "8", "--tables"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("all-MiniLM-L6-v2: 6 layers x 12 heads, bidirectional")
+    assert "n=20 texts (8 for the edited passes)" in out
+    for claim in ("C1 gathers", "C1 hands out", "C2", "C3", "C4"):
+        assert f"\n{claim} " in out
+    assert "D12: D12 over-mixing" in out
+
+
+def test_cli_explain_refuses_too_few_texts_with_a_sentence(capsys):
+    from bos_widget.cli import main
+
+    assert main(["explain", "--model", "minilm", "--texts", "5"]) == 2
+    assert "at least 20 texts" in capsys.readouterr().err
