@@ -137,10 +137,13 @@ def collect(
     """
     ids, bos = tokenize_corpus(model, tokenizer, texts, T)
     n_edit = len(ids) if n_edit is None else max(1, min(int(n_edit), len(ids)))
-    causal = not bool(getattr(model.config, "is_encoder_decoder", False)) and bool(
-        getattr(model.config, "is_decoder", False) or has_lm_head(model)
-    )
-    lm = has_lm_head(model) and causal
+    if getattr(model.config, "is_encoder_decoder", False):
+        raise TypeError(
+            f"{type(model).__name__} is an encoder-decoder model; explain() measures "
+            "decoder-only or encoder-only models. Use capture() for encoder-decoder attention."
+        )
+    causal = _is_causal(model, ids[:1])
+    lm = has_lm_head(model) and causal  # a masked-LM head gives no next-token loss
     name = str(getattr(model.config, "name_or_path", "") or type(model).__name__)
     m = Measurements(
         model=name,
@@ -189,6 +192,15 @@ def collect(
         if progress is not None:
             progress(n_edit)
     return m
+
+
+def _is_causal(model: Any, ids: torch.Tensor) -> bool:
+    """Whether the model's attention puts exactly zero above the diagonal, read from one pass."""
+    with probe(model, True) as p:
+        p.reset(weights_only=True)
+        forward(model, ids, None)
+        upper = torch.ones(ids.shape[1], ids.shape[1], dtype=torch.bool).triu(1)
+        return all(bool((w[..., upper] == 0).all()) for w in p.layers.values())
 
 
 def _invariance(

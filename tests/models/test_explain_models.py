@@ -1,4 +1,4 @@
-"""explain() on the three offline demo models, on the first 24 corpus texts (16 edited).
+"""explain() on the three offline demo models, on the first 20 corpus texts (8 edited).
 
 Asserted: what the literature predicts firmly (no first-position sink for a token repeated
 under RoPE, a sink there with learned absolute positions; a causal position 0 that cannot
@@ -13,7 +13,7 @@ import pytest
 from bos_widget.corpus import load_corpus
 from bos_widget.explain import explain
 
-N_TEXTS, N_EDIT = 24, 16
+N_TEXTS, N_EDIT = 20, 8
 
 
 @pytest.fixture(scope="module")

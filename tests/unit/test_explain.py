@@ -262,6 +262,25 @@ def test_explain_works_unchanged_on_families_no_test_names(family):
     assert report.diagnostics["D6"]["mean"].iloc[0] == 0.0
 
 
+def test_a_masked_lm_is_read_as_bidirectional_and_gets_no_next_token_loss():
+    from transformers import BertConfig, BertForMaskedLM
+
+    torch.manual_seed(0)
+    cfg = BertConfig(
+        vocab_size=tiny.V, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=64, max_position_embeddings=tiny.MAX_POS,
+    )  # fmt: skip
+    report = explain(BertForMaskedLM(cfg).eval(), tiny.tokenizer(), _texts(20), T=16,
+                     n_edit=8, progress=False)  # fmt: skip
+    assert report.setting["causal"] is False
+    assert report.diagnostics["D8"].empty
+
+
+def test_explain_refuses_encoder_decoder_models():
+    with pytest.raises(TypeError, match="encoder-decoder"):
+        explain(tiny.t5(), tiny.tokenizer(), _texts(20), T=16, progress=False)
+
+
 def test_explain_refuses_too_few_or_too_short_texts():
     model, tok = tiny.llama(), tiny.tokenizer()
     with pytest.raises(ValueError, match="at least 20 texts"):
