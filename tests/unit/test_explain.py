@@ -9,7 +9,7 @@ import torch
 
 from bos_widget.explain import explain
 from bos_widget.explain.collect import Measurements
-from bos_widget.explain.mechanisms import massive_onset
+from bos_widget.explain.mechanisms import massive_onset, repeated_tokens
 from bos_widget.explain.passes import forward, residual
 from bos_widget.explain.probe import _ACTIVE, Edit, Probe, _attention, probe
 from bos_widget.explain.stats import Interval, bootstrap, combine
@@ -162,6 +162,21 @@ def test_planted_massive_dimension_is_found_at_its_onset_layer():
     assert np.allclose(onset["mean"], 500.0)
     m.per_text["massive0"] = np.zeros((n, L + 1))
     assert massive_onset(m) is None
+
+
+def test_repeated_tokens_under_uniform_attention_give_the_exact_causal_floor():
+    """Planted: with q = 0 every causal row is uniform, so alpha[k] = mean_{q>=k} 1/(q+1)."""
+    model, T = tiny.llama(), 16
+    for layer in model.model.layers:
+        layer.self_attn.q_proj.weight.data.zero_()
+    m = _measurements(np.zeros((3, 3, 4)))
+    with probe(model, True) as p:
+        repeated_tokens(m, model, p, _ids(3, T))
+    floor = np.array([np.mean([1 / (q + 1) for q in range(k, T)]) for k in range(T)])
+    d11 = m.extra["d11"]
+    assert np.allclose(d11["alpha0"], floor[0], atol=1e-6)
+    assert np.allclose(d11["alpha_rest"], floor[1 : T // 2].mean(), atol=1e-6)
+    assert (d11["sink_rate"] == float(floor[0] > 0.3)).all()
 
 
 def test_c2_rule_can_come_out_every_way():
