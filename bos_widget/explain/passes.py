@@ -158,16 +158,25 @@ def has_lm_head(model: Any) -> bool:
 
 
 def token_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean next-token loss per text: ``logits`` ``[B, n, V]`` predict ``targets`` ``[B, n]``."""
-    logp = functional.log_softmax(logits.double(), dim=-1)
-    return -logp.gather(-1, targets[..., None].to(logp.device))[..., 0].mean(-1)
+    """Mean next-token loss per text: ``logits`` ``[B, n, V]`` predict ``targets`` ``[B, n]``.
+
+    Computed in float64 one text at a time, so a large vocabulary needs one text's copy only.
+    """
+    out = []
+    for row, tgt in zip(logits, targets.to(logits.device), strict=True):
+        logp = functional.log_softmax(row.double(), dim=-1)
+        out.append(-logp.gather(-1, tgt[:, None])[:, 0].mean())
+    return torch.stack(out)
 
 
 def kl(base: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
     """Mean KL(base || other) per text over positions, ``[B, n, V]`` logits -> ``[B]``."""
-    p = functional.log_softmax(base.double(), dim=-1)
-    q = functional.log_softmax(other.double(), dim=-1)
-    return (p.exp() * (p - q)).sum(-1).mean(-1)
+    out = []
+    for a, b in zip(base, other, strict=True):
+        p = functional.log_softmax(a.double(), dim=-1)
+        q = functional.log_softmax(b.double(), dim=-1)
+        out.append((p.exp() * (p - q)).sum(-1).mean())
+    return torch.stack(out)
 
 
 def to_numpy(x: torch.Tensor) -> np.ndarray:
