@@ -46,13 +46,13 @@ def _pooling(model: Any) -> str | None:
     return "mean" if data.get("pooling_mode_mean_tokens") else None
 
 
-def _per_text(m: Measurements) -> pd.DataFrame:
+def _per_text(m: Measurements, eps: float) -> pd.DataFrame:
     cols: dict[str, Any] = {"first_token": m.first_tokens}
     n = len(m.first_tokens)
     for key, v in m.per_text.items():
         if v.ndim == 1:
             cols[key] = np.concatenate([v, np.full(n - len(v), np.nan)])
-    cols["sink_rate"] = (m.per_text["alpha0"] > 0.3).mean((1, 2))
+    cols["sink_rate"] = (m.per_text["alpha0"] > eps).mean((1, 2))
     return pd.DataFrame(cols)
 
 
@@ -135,4 +135,4 @@ def explain(
         "thresholds": dict(THRESHOLDS),
         "seconds": time.perf_counter() - start,
     }
-    return ExplainReport(verdicts(m, tables, eps, pooling), diagnostics, _per_text(m), setting)
+    return ExplainReport(verdicts(m, tables, eps, pooling), diagnostics, _per_text(m, eps), setting)

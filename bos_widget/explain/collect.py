@@ -57,7 +57,7 @@ def _stack(layers: dict[int, LayerStats], name: str) -> torch.Tensor:
 def _head_stats(m: Measurements, layers: dict[int, LayerStats]) -> np.ndarray:
     """D1-D4 and D7 per text from one measured pass; returns alpha ``[B, L, H, T]``."""
     A = _stack(layers, "A")  # [B, L, H, T, T]
-    T, p = A.shape[-1], m.p_ctrl
+    T = A.shape[-1]
     counts = torch.tensor(metrics._query_counts(T, T, m.causal))
     alpha = A.sum(-2) / counts  # D1 [B, L, H, T]
     fn = _stack(layers, "fnorm")  # [B, L, H, T]
@@ -74,7 +74,6 @@ def _head_stats(m: Measurements, layers: dict[int, LayerStats]) -> np.ndarray:
     for key, value in {
         "alpha0": alpha[..., 0],
         "alpha_last": alpha[..., -1],
-        "alpha_ctrl": alpha[..., p],
         "raw1": raw1,
         "norm1": norm1,
         "d3_ratio0": norm1 / raw1.clamp_min(1e-30),

@@ -87,10 +87,9 @@ def repeated_tokens(m: Any, model: Any, p: Probe, ids: torch.Tensor, n: int = 16
     half = max(2, m.T // 2)
     m.extra["d11"] = {
         "tokens": tokens,
-        "sink_rate": to_numpy((alpha[..., 0] > 0.3).float().mean((1, 2))),
+        "alpha0_heads": to_numpy(alpha[..., 0]),  # [B, L, H]
         "alpha0": to_numpy(alpha[..., 0].mean((1, 2))),
         "alpha_rest": to_numpy(alpha[..., 1:half].mean((1, 2, 3))),
-        "alpha0_layers": to_numpy(alpha[..., 0].mean(2)),  # [B, L]
     }
 
 

@@ -255,10 +255,13 @@ class Tables:
     def d11(self) -> pd.DataFrame:
         r = self.m.extra["d11"]
         rows = [
-            _row("sink rate at eps=0.3, one token repeated T times", bootstrap(r["sink_rate"])),
             _row(
-                "sink rate at eps=0.3, natural texts",
-                bootstrap((self.x["alpha0"] > 0.3).mean((1, 2))),
+                f"sink rate at eps={self.eps}, one token repeated T times",
+                bootstrap((r["alpha0_heads"] > self.eps).mean((1, 2))),
+            ),
+            _row(
+                f"sink rate at eps={self.eps}, natural texts",
+                bootstrap((self.x["alpha0"] > self.eps).mean((1, 2))),
             ),
             _row("alpha[:, :, 0], repeated token", bootstrap(r["alpha0"])),
             _row("alpha at positions 1..T/2, repeated token", bootstrap(r["alpha_rest"])),
