@@ -27,7 +27,8 @@ class SinkReport:
         ``raw_share_0`` and ``norm_share_0`` (mean raw attention and D3 norm-weighted share on
         position 0, both over queries ``q >= 1``, so that they compare with each other; the
         causal query 0 can only attend to itself, and ``sink_score_0`` includes it),
-        ``value_drain`` / ``key_drain`` (D4).
+        ``value_drain`` / ``key_drain`` (D4; keys as the key projection gives them, before
+        any QK-norm: ``bos_widget.explain`` measures them as attention uses them).
     layers : pandas.DataFrame
         One row per layer: mean sink score of position 0, share of sink heads, residual peak
         of position 0 (D5) and whether position 0 holds a massive activation.
