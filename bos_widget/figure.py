@@ -112,7 +112,7 @@ def alpha_text(alpha: float, k: int, T: int, causal: bool) -> str:
     """A sink score with the queries it averages over, ``"α = 0.62 over 57 queries"``
     (``|Q(k)| = T - k`` causal, else ``T``; rounded half up as JS ``toFixed``: js/src/sinks.ts
     alphaText)."""
-    n = T - k if causal else T
+    n = int(metrics.query_counts(T, T, causal)[k])
     shown = decimal.Decimal(float(alpha)).quantize(decimal.Decimal("0.01"), decimal.ROUND_HALF_UP)
     return f"α = {shown} over {n} {'query' if n == 1 else 'queries'}"
 

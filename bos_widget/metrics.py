@@ -22,11 +22,15 @@ MIN_SUPPORT = 4
 
 def supported_keys(t: int, causal: bool) -> np.ndarray:
     """bool ``[T]``: keys seen by at least ``min(MIN_SUPPORT, T)`` queries."""
-    return _query_counts(t, t, causal) >= min(MIN_SUPPORT, t)
+    return query_counts(t, t, causal) >= min(MIN_SUPPORT, t)
 
 
-def _query_counts(t_q: int, t_k: int, causal: bool) -> np.ndarray:
-    """|Q(k)| per key: ``T - k`` queries at or after ``k`` (causal), else all ``T``."""
+def query_counts(t_q: int, t_k: int, causal: bool) -> np.ndarray:
+    """D1's support ``|Q(k)|`` per key: the queries that can see key ``k``.
+
+    ``T - k`` queries at or after ``k`` in a causal model, every one of the ``T_q`` queries
+    otherwise; float32 ``[T_k]``. The front end states the same count beside each sink score.
+    """
     if causal:
         return np.maximum(t_q - np.arange(t_k), 1).astype(np.float32)
     return np.full(t_k, float(t_q), dtype=np.float32)
@@ -51,7 +55,7 @@ def sink_scores(attention: np.ndarray, causal: bool) -> np.ndarray:
         float32 ``[..., T_k]`` with values in [0, 1].
     """
     att = np.asarray(attention)
-    counts = _query_counts(att.shape[-2], att.shape[-1], causal)
+    counts = query_counts(att.shape[-2], att.shape[-1], causal)
     if att.ndim > 3:  # loop over the leading axis to avoid a float32 copy of everything
         return np.stack([sink_scores(a, causal) for a in att])
     return att.sum(axis=-2, dtype=np.float32) / counts

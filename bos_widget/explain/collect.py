@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .. import metrics
-from .mechanisms import massive_edit, massive_onset, over_mixing, repeated_tokens
+from .mechanisms import layer_alpha, massive_edit, massive_onset, over_mixing, repeated_tokens
 from .passes import forward, has_lm_head, kl, residual, to_numpy, token_nll, tokenize_corpus
 from .probe import Edit, LayerStats, probe
 
@@ -58,7 +58,7 @@ def _head_stats(m: Measurements, layers: dict[int, LayerStats]) -> np.ndarray:
     """D1-D4 and D7 per text from one measured pass; returns alpha ``[B, L, H, T]``."""
     A = _stack(layers, "A")  # [B, L, H, T, T]
     T = A.shape[-1]
-    counts = torch.tensor(metrics._query_counts(T, T, m.causal))
+    counts = torch.tensor(metrics.query_counts(T, T, m.causal))
     alpha = A.sum(-2) / counts  # D1 [B, L, H, T]
     fn = _stack(layers, "fnorm")  # [B, L, H, T]
     N = A * fn[..., None, :]
@@ -267,10 +267,7 @@ def _relocation(
     for name, ids in variants.items():
         p.reset(weights_only=True)
         logits = forward(model, ids, m.T - half if m.lm else None)
-        a = torch.stack([p.layers[l] for l in sorted(p.layers)], 1).float()
-        Tn = a.shape[-1]
-        counts = torch.tensor(metrics._query_counts(Tn, Tn, m.causal))
-        al = (a.sum(-2) / counts).mean((1, 2))  # [B, T']
+        al = layer_alpha(p.layers, m.causal).mean((1, 2))  # [B, T']
         m.add(f"d9_{name}_alpha0", to_numpy(al[:, 0]))
         if name == "drop_first" and logits is not None:
             # same targets as the base pass (tokens half + 1 .. T - 1), one position earlier

@@ -25,11 +25,11 @@ from .probe import Edit, Probe
 D12_SCALE = 0.1  # perturbation norm, as a fraction of the token's embedding norm
 
 
-def _alpha(layers: dict[int, Any], causal: bool) -> torch.Tensor:
+def layer_alpha(layers: dict[int, Any], causal: bool) -> torch.Tensor:
     """D1 per text from weights-only layers: ``[B, L, H, T]``."""
     A = torch.stack([layers[l] for l in sorted(layers)], 1).float()
     T = A.shape[-1]
-    return A.sum(-2) / torch.tensor(metrics._query_counts(T, T, causal))
+    return A.sum(-2) / torch.tensor(metrics.query_counts(T, T, causal))
 
 
 def massive_onset(m: Any) -> dict[str, Any] | None:
@@ -69,7 +69,7 @@ def massive_edit(
             p.reset(weights_only=True)
             with residual(model, edit_layer=onset["layer"] - 1, edit=edit):
                 logits = forward(model, batch, m.T - half if m.lm else None)
-            alpha = _alpha(p.layers, m.causal)[:, onset["layer"] :, :, 0].mean((1, 2))
+            alpha = layer_alpha(p.layers, m.causal)[:, onset["layer"] :, :, 0].mean((1, 2))
             m.add(f"d10_{mode}_alpha0", to_numpy(alpha))
             if logits is not None:
                 loss = token_nll(logits[:, :-1], batch[:, half + 1 :])
@@ -83,7 +83,7 @@ def repeated_tokens(m: Any, model: Any, p: Probe, ids: torch.Tensor, n: int = 16
     batch = torch.tensor([[t] * m.T for t in tokens])
     p.reset(weights_only=True)
     forward(model, batch, None)
-    alpha = _alpha(p.layers, m.causal)  # [B, L, H, T]
+    alpha = layer_alpha(p.layers, m.causal)  # [B, L, H, T]
     half = max(2, m.T // 2)
     m.extra["d11"] = {
         "tokens": tokens,

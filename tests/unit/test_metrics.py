@@ -69,7 +69,7 @@ def test_sink_rate_follows_the_shared_fixture(case):
 @pytest.mark.parametrize("case", SINKS["support"])
 def test_query_support_follows_the_shared_fixture(case):
     T, causal = case["T"], case["causal"]
-    assert metrics._query_counts(T, T, causal).tolist() == case["queries"]
+    assert metrics.query_counts(T, T, causal).tolist() == case["queries"]
     assert metrics.supported_keys(T, causal).tolist() == case["supported"]
 
 
