@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import metrics
 from .hooks import AttentionSite, CaptureError, find_attention_sites, ov_weights, per_query_head
 from .run import AttentionRun, RunMeta, SinkSummary
 from .tokens import bos_added_by_tokenizer, check_text, display_tokens, segment_b_start, tokenize
@@ -262,14 +263,6 @@ def _hidden_stats(hidden: tuple[torch.Tensor, ...] | None) -> tuple[np.ndarray, 
     return np.stack(norms), np.stack(max_abs), np.asarray(median, dtype=np.float32)
 
 
-def _is_causal(attention: np.ndarray) -> bool:
-    t = attention.shape[-1]
-    if t < 2:
-        return False
-    upper = np.triu_indices(t, 1)
-    return bool(np.all(attention[0][:, upper[0], upper[1]] == 0))
-
-
 def _progress_bar(total: int, enabled: bool | None, tokens: int) -> Any:
     if enabled is None:
         enabled = tokens >= 512
@@ -417,7 +410,7 @@ def capture(
             causal, n_heads = bool(sm.causal), int(sm.sink_scores.shape[1])
         else:
             assert store.attention is not None
-            causal, n_heads = _is_causal(store.attention), int(store.attention.shape[1])
+            causal, n_heads = metrics.is_causal(store.attention[0]), int(store.attention.shape[1])
         meta = RunMeta(
             model=str(name),
             model_class=type(model).__name__,

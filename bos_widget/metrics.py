@@ -36,6 +36,15 @@ def query_counts(t_q: int, t_k: int, causal: bool) -> np.ndarray:
     return np.full(t_k, float(t_q), dtype=np.float32)
 
 
+def is_causal(weights: np.ndarray) -> bool:
+    """True when attention ``[..., T, T]`` puts exactly zero above the diagonal (T >= 2)."""
+    t = np.shape(weights)[-1]
+    if t < 2:
+        return False
+    upper = np.triu(np.ones((t, t), dtype=bool), 1)
+    return bool(np.all(np.asarray(weights)[..., upper] == 0))
+
+
 def sink_scores(attention: np.ndarray, causal: bool) -> np.ndarray:
     """D1: sink score of every key, ``alpha[..., k] = mean_{q in Q(k)} A[..., q, k]``.
 

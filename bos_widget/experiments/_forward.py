@@ -78,15 +78,6 @@ def frame(rows: list[dict[str, Any]], setting: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
-def is_causal(weights: np.ndarray) -> bool:
-    """True when attention ``[..., T, T]`` puts no weight above the diagonal (needs T >= 2)."""
-    t = weights.shape[-1]
-    if t < 2:
-        return False
-    upper = np.triu(np.ones((t, t), dtype=bool), 1)
-    return bool(np.all(weights[..., upper] == 0))
-
-
 @dataclass
 class Recorder:
     """Scoped hooks that copy each self-attention layer's weights (and values) per pass.

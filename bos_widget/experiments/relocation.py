@@ -25,7 +25,6 @@ from ._forward import (
     encode,
     frame,
     inputs_for,
-    is_causal,
     model_name,
     self_sites,
 )
@@ -145,7 +144,7 @@ def relocation(
                 model(**inputs_for(model, var.ids))
             att = np.stack(rec.weights)  # type: ignore[arg-type]  # [L, H, T, T]
             T = att.shape[-1]
-            causal = is_causal(att)
+            causal = metrics.is_causal(att)
             alpha = metrics.sink_scores(att, causal)  # [L, H, T]
             support = metrics.supported_keys(T, causal)
             per_layer = alpha.mean(axis=1)  # [L, T]

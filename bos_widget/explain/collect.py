@@ -198,8 +198,7 @@ def _is_causal(model: Any, ids: torch.Tensor) -> bool:
     with probe(model, True) as p:
         p.reset(weights_only=True)
         forward(model, ids, None)
-        upper = torch.ones(ids.shape[1], ids.shape[1], dtype=torch.bool).triu(1)
-        return all(bool((w[..., upper] == 0).all()) for w in p.layers.values())
+        return all(metrics.is_causal(w.numpy()) for w in p.layers.values())
 
 
 def _invariance(

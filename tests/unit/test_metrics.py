@@ -131,3 +131,11 @@ def test_supported_keys_excludes_the_last_causal_keys_only():
     )
     assert metrics.supported_keys(6, causal=False).all()
     assert metrics.supported_keys(2, causal=True).tolist() == [True, False]
+
+
+def test_is_causal_reads_the_upper_triangle():
+    lower = np.tril(np.full((2, 4, 4), 0.25))
+    assert metrics.is_causal(lower)
+    lower[1, 0, 3] = 1e-9
+    assert not metrics.is_causal(lower)
+    assert not metrics.is_causal(np.ones((1, 1)))  # one token says nothing
