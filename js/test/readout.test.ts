@@ -2,16 +2,9 @@ import { describe, expect, it } from "vitest";
 import { pruneMatrix } from "../src/prune";
 import { type ReadoutInput, readoutLines } from "../src/readout";
 import { shareOnSinks, sinkMask, sinkScores } from "../src/sinks";
+import { CAUSAL_5 } from "./matrices";
 
-// causal 5x5: every query puts most of its mass on key 0
-// alpha = [(1 + .8 + .6 + .5 + .9) / 5, (.2 + .1 + 0 + .05) / 4, .55 / 3, .25 / 2, .05 / 1]
-const A = [
-  [1, 0, 0, 0, 0],
-  [0.8, 0.2, 0, 0, 0],
-  [0.6, 0.1, 0.3, 0, 0],
-  [0.5, 0.0, 0.25, 0.25, 0],
-  [0.9, 0.05, 0, 0, 0.05],
-].flat();
+const A = CAUSAL_5;
 const tokens = ["<s>", "a", "b", "c", "d"];
 
 function input(over: Partial<ReadoutInput> = {}): ReadoutInput {

@@ -7,15 +7,9 @@ import { readoutLines } from "../src/readout";
 import { hideSinks, shareOnSinks, sinkMask, sinkScores } from "../src/sinks";
 import { hiddenOf, parseStats, SliceClient } from "../src/slices";
 import type { Meta, SliceRequest, WidgetModel } from "../src/types";
+import { CAUSAL_5 } from "./matrices";
 
-// causal 5x5: query 0 sees only key 0; others split their mass between key 0 and recent keys
-const A = [
-  [1, 0, 0, 0, 0],
-  [0.8, 0.2, 0, 0, 0],
-  [0.6, 0.1, 0.3, 0, 0],
-  [0.5, 0.0, 0.25, 0.25, 0],
-  [0.9, 0.05, 0, 0, 0.05],
-].flat();
+const A = CAUSAL_5;
 
 const rows = (data: ArrayLike<number>, T: number) =>
   Array.from({ length: T }, (_, q) => Array.from(data).slice(q * T, (q + 1) * T));
