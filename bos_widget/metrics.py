@@ -206,3 +206,35 @@ def massive_activations(
 def head_mean(attention: np.ndarray) -> np.ndarray:
     """Mean over heads of one layer, ``[H, T_q, T_k] -> [T_q, T_k]`` in float32."""
     return np.asarray(attention).mean(axis=0, dtype=np.float32)
+
+
+POOLS = ("max", "mean")
+
+
+def bin_edges(start: int, stop: int, bins: int) -> np.ndarray:
+    """int64 ``[n + 1]`` edges splitting positions ``[start, stop)`` into ``n`` bins.
+
+    ``n = min(bins, stop - start)``: a range no longer than ``bins`` gets one position per bin
+    (no pooling), a longer one bins of ``floor`` or ``ceil`` of ``(stop - start) / bins``.
+    """
+    if stop <= start or bins < 1:
+        raise ValueError(f"Need a non-empty range and bins >= 1, got [{start}, {stop}), {bins}.")
+    n = min(int(bins), stop - start)
+    return start + (np.arange(n + 1, dtype=np.int64) * (stop - start)) // n
+
+
+def pool(matrix: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray, how: str) -> np.ndarray:
+    """Pool ``matrix`` ``[R, C]`` into blocks: cell ``(i, j)`` is the max (or mean) of the
+    rows ``row_edges[i]..row_edges[i+1]`` and columns ``col_edges[j]..col_edges[j+1]``.
+
+    Edges are relative to the matrix (first edge 0, last ``R`` / ``C``). Means count every
+    cell of a block, masked (zero) cells of a causal map included. Returns float32.
+    """
+    if how not in POOLS:
+        raise ValueError(f"pool must be one of {POOLS}, got {how!r}.")
+    m = np.asarray(matrix, dtype=np.float32)
+    ufunc = np.maximum if how == "max" else np.add
+    out = ufunc.reduceat(ufunc.reduceat(m, row_edges[:-1], axis=0), col_edges[:-1], axis=1)
+    if how == "mean":
+        out /= np.outer(np.diff(row_edges), np.diff(col_edges)).astype(np.float32)
+    return out

@@ -7,8 +7,14 @@ arrays (no torch tensors) so that everything downstream works without torch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from . import metrics
+
+if TYPE_CHECKING:
+    from .factors import Factors
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,11 @@ class RunMeta:
         entry follows it), ``"last block output"`` where it has none (BERT), transformers'
         own last entry where the last block could not be located; ``""`` for runs without
         hidden states.
+    path : str
+        How attention was had: ``"factors"`` (q and k recorded inside the model's own
+        attention implementation; slices recomputed exactly on demand), ``"eager"`` (the model
+        was switched to eager attention and every map was copied: the fallback for models
+        whose attention cannot be rebuilt from q and k), or ``"arrays"`` (maps handed in).
     """
 
     model: str
@@ -54,15 +65,17 @@ class RunMeta:
     attn_implementation: str = "eager"
     segment_b_start: int | None = None
     last_hidden: str = ""
+    path: str = "arrays"
 
 
 @dataclass(frozen=True)
 class SinkSummary:
-    """What a capture keeps when every attention map would not fit in memory.
+    """Sink measurements made layer by layer at capture, from the exact attention.
 
-    Summary mode (``capture(..., keep="summary")``, chosen automatically for long inputs)
-    measures each layer as the model produces it and keeps only what the sink metrics and
-    the mean-of-heads view need; the per-head ``[T, T]`` maps are dropped.
+    Factor runs (``meta.path == "factors"``) carry one as ``run.measured``: every score comes
+    from the float32 attention the model itself used, computed blockwise, never from a stored
+    map. Summary mode (the eager fallback for long inputs, ``run.summary``) keeps one in place
+    of the per-head ``[T, T]`` maps it dropped.
 
     Attributes
     ----------
@@ -75,18 +88,29 @@ class SinkSummary:
         float32 ``[L, H]``: the norm-weighted share of position 0, mean over queries ``>= 1``
         (what ``sink_report`` calls ``norm_share_0``).
     left_out : str
-        A sentence saying what was not kept and why (shown in the widget).
+        Summary mode: a sentence saying what was not kept and why (shown in the widget);
+        ``""`` when nothing was left out.
     """
 
     sink_scores: np.ndarray
     norm_first: np.ndarray | None
     norm_share0: np.ndarray | None
-    left_out: str
+    left_out: str = ""
+
+
+# run.attention is filled from the factors only below this many bytes of float16 maps
+MAPS_LIMIT = 4 * 2**30
 
 
 @dataclass(frozen=True)
 class AttentionRun:
     """Tokens, attention and side measurements of one forward pass.
+
+    Attention is held in one of three ways (``meta.path``): the factors ``q`` and ``k`` of
+    every layer (``factors``, O(T d) memory; any slice is recomputed exactly on demand), the
+    maps themselves (``attention``, O(T^2)), or, for the eager fallback on long inputs, only
+    the mean of heads and the sink scores (``summary``). Read attention through
+    :meth:`slice`, which works for all three; ``attention`` may be ``None``.
 
     Attributes
     ----------
@@ -96,8 +120,8 @@ class AttentionRun:
         Raw vocabulary ids.
     attention : np.ndarray or None
         float16 ``[L, H, T_q, T_k]``; rows (last axis) sum to 1. ``T_q == T_k == T`` except for
-        cross-attention. ``None`` in summary mode (then ``summary`` is set); use
-        :meth:`require_attention` where the per-head maps are needed.
+        cross-attention. ``None`` for factor runs of long inputs and in summary mode; use
+        :meth:`require_attention` where every map is needed at once.
     meta : RunMeta
     hidden_norms : np.ndarray or None
         float32 ``[L + 1, T]``, L2 norm of each token's residual stream after embedding and
@@ -109,8 +133,8 @@ class AttentionRun:
     value_norms : np.ndarray or None
         float32 ``[L, H, T]``, ``||v_k||`` per query head (kv heads expanded under GQA).
     key_norms : np.ndarray or None
-        float32 ``[L, H, T]``, ``||k_k||`` of the key projection (before rotary embedding,
-        which preserves norms).
+        float32 ``[L, H, T]``, ``||k_k||``: on factor runs the keys as attention uses them
+        (after QK-norm and rotary embedding); on eager runs the key projection's output.
     output_norms : np.ndarray or None
         float32 ``[L, H, T]``, ``||v_k W_O^h||`` — the value through the head's slice of the
         output projection, ``f(x_k)`` in SCIENCE.md D3.
@@ -119,11 +143,15 @@ class AttentionRun:
     cross_attention : np.ndarray or None
         float16 ``[L, H, T_dec, T_enc]``, only on a decoder run.
     summary : SinkSummary or None
-        Set in summary mode, when the per-head maps were not kept.
+        Set in summary mode, when the per-head maps were not kept and cannot be recomputed.
     head_mean : np.ndarray or None
         float16 ``[L, T, T]``: the mean over heads of each layer's attention, measured at
-        capture (the view's default slice; required in summary mode). ``None`` for runs built
-        from arrays: then it is computed when asked for.
+        capture on the eager path (required in summary mode); otherwise ``None`` and
+        computed when asked for.
+    factors : Factors or None
+        q and k of every layer as attention used them (``bos_widget.factors.Factors``).
+    measured : SinkSummary or None
+        Sink scores measured at capture from the exact attention (factor runs).
     """
 
     tokens: tuple[str, ...]
@@ -140,19 +168,23 @@ class AttentionRun:
     cross_attention: np.ndarray | None = field(default=None, repr=False)
     summary: SinkSummary | None = field(default=None, repr=False)
     head_mean: np.ndarray | None = field(default=None, repr=False)
+    factors: Factors | None = field(default=None, repr=False)
+    measured: SinkSummary | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         att = self.attention
-        if att is None:
-            if self.summary is None or self.head_mean is None:
-                raise ValueError(
-                    "An AttentionRun needs attention maps, or a summary and head means."
-                )
-            shape = (*self.summary.sink_scores.shape, len(self.tokens))
-        else:
+        if att is not None:
             if att.ndim != 4:
                 raise ValueError(f"attention must have shape [L, H, T, T], got {att.shape}.")
             shape = att.shape
+        elif self.factors is not None:
+            shape = self.factors.shape
+        else:
+            if self.summary is None or self.head_mean is None:
+                raise ValueError(
+                    "An AttentionRun needs attention maps, factors, or a summary and head means."
+                )
+            shape = (*self.summary.sink_scores.shape, len(self.tokens))
         if shape[2] != len(self.tokens) or shape[3] != len(self.tokens):
             raise ValueError(
                 f"attention covers {shape[2]} x {shape[3]} positions but there are "
@@ -167,42 +199,126 @@ class AttentionRun:
         mean_shape = (shape[0], shape[2], shape[3])
         if self.head_mean is not None and self.head_mean.shape != mean_shape:
             raise ValueError(f"head_mean must have shape {mean_shape}, got {self.head_mean.shape}.")
+        object.__setattr__(self, "_shape", tuple(int(n) for n in shape))
 
     def require_attention(self) -> np.ndarray:
-        """The per-head maps ``[L, H, T, T]``; raises ``ValueError`` in summary mode."""
-        if self.attention is None:
-            left = self.summary.left_out if self.summary else ""
-            raise ValueError(
-                f"{left} This needs every head's attention map: capture with "
-                "keep='all' (needs the memory) or fewer tokens (max_tokens=...)."
-            )
-        return self.attention
+        """Every map at once, float16 ``[L, H, T, T]``: the stored maps, or the maps recomputed
+        from the factors when they take at most ``MAPS_LIMIT`` bytes. Raises ``ValueError``
+        (saying what to do) otherwise."""
+        if self.attention is not None:
+            return self.attention
+        L, H, Tq, Tk = self._shape
+        size = 2 * L * H * Tq * Tk
+        if self.factors is not None and size <= MAPS_LIMIT:
+            return self.factors.maps()
+        left = self.summary.left_out if self.summary else (
+            f"Every head's map at T={Tk} would take {size / 1e9:.1f} GB."
+        )
+        raise ValueError(
+            f"{left} This needs every head's attention map at once: read one at a time "
+            "with run.slice(layer, head), or capture fewer tokens (max_tokens=...)."
+        )
+
+    def slice(
+        self,
+        layer: int,
+        head: int = -1,
+        *,
+        queries: tuple[int, int] | None = None,
+        keys: tuple[int, int] | None = None,
+        weighting: str = "raw",
+        bins: int | None = None,
+        pool: str = "max",
+    ) -> np.ndarray:
+        """Exact attention of one head (``head=-1``: the mean of heads) of ``layer``.
+
+        Parameters
+        ----------
+        layer, head : int
+        queries, keys : (start, stop), optional
+            Half-open ranges of query rows and key columns (default: all).
+        weighting : {"raw", "norm"}
+            Attention, or the D3 norm-weighted share (rows normalised over every key).
+        bins : int, optional
+            Pool each axis longer than ``bins`` positions into ``bins`` blocks
+            (:func:`metrics.bin_edges`); ``None`` keeps every position.
+        pool : {"max", "mean"}
+            How a block is pooled; means count masked (zero) cells.
+
+        Returns
+        -------
+        np.ndarray
+            float32 ``[n_q, n_k]``. Factor runs recompute it from q and k in float32, in
+            query blocks, on the device the factors live on; no other head is computed
+            (except for the mean of heads).
+        """
+        L, H, Tq, Tk = self._shape
+        if not 0 <= layer < L:
+            raise ValueError(f"layer must be between 0 and {L - 1}, got {layer}.")
+        if not (head == -1 or 0 <= head < H):
+            raise ValueError(f"head must be between 0 and {H - 1}, or -1 for the mean, got {head}.")
+        q0, q1 = _range(queries, Tq, "queries")
+        k0, k1 = _range(keys, Tk, "keys")
+        if weighting not in ("raw", "norm"):
+            raise ValueError(f"weighting must be 'raw' or 'norm', got {weighting!r}.")
+        norms = None
+        if weighting == "norm":
+            if self.output_norms is None:
+                raise ValueError("This run has no value norms, so weighting='norm' is not offered.")
+            norms = self.output_norms[layer]
+        rows = metrics.bin_edges(q0, q1, bins or q1 - q0)
+        cols = metrics.bin_edges(k0, k1, bins or k1 - k0)
+        if self.attention is None and self.factors is not None:
+            return self.factors.block(layer, head, rows, cols, norms, pool)
+        if self.attention is not None:
+            att = self.attention[layer] if head == -1 else self.attention[layer, head : head + 1]
+            m = att[:, q0:q1].astype(np.float32)  # [H', n_q, T_k]: whole rows (norm shares)
+        elif head == -1 and norms is None and self.head_mean is not None:
+            m = self.head_mean[layer, None, q0:q1].astype(np.float32)
+        else:
+            self.require_attention()  # raises with the sentence for this run
+            raise AssertionError("unreachable")
+        if norms is not None:
+            n = norms if head == -1 else norms[head : head + 1]
+            m = metrics.norm_weighted(m, n)
+        m = m.mean(axis=0) if m.shape[0] > 1 else m[0]
+        return metrics.pool(m[:, k0:k1], rows - q0, cols - k0, pool)
+
+    def sink_scores(self) -> np.ndarray:
+        """D1 of every key in every head, float32 ``[L, H, T_k]`` (measured at capture where
+        it could be; computed from the maps otherwise)."""
+        kept = self.measured or self.summary
+        if kept is not None:
+            return kept.sink_scores
+        return metrics.sink_scores(self.require_attention(), self.meta.causal)
 
     @property
     def n_layers(self) -> int:
-        if self.attention is None:
-            assert self.summary is not None
-            return int(self.summary.sink_scores.shape[0])
-        return int(self.attention.shape[0])
+        return self._shape[0]
 
     @property
     def n_heads(self) -> int:
-        if self.attention is None:
-            assert self.summary is not None
-            return int(self.summary.sink_scores.shape[1])
-        return int(self.attention.shape[1])
+        return self._shape[1]
 
     @property
     def T(self) -> int:  # noqa: N802 (the papers' name)
-        if self.attention is None:
-            return len(self.tokens)
-        return int(self.attention.shape[-1])
+        return self._shape[3]
 
     def __repr__(self) -> str:
         m = self.meta
         return (
             f"AttentionRun(model={m.model!r}, {self.n_layers} layers x {self.n_heads} heads, "
-            f"T={self.T}, causal={m.causal}, bos_added={m.bos_added}, role={m.role!r}"
+            f"T={self.T}, causal={m.causal}, bos_added={m.bos_added}, role={m.role!r}, "
+            f"path={m.path!r}"
             + (", summary mode" if self.summary is not None else "")
             + ")"
         )
+
+
+def _range(span: tuple[int, int] | None, n: int, name: str) -> tuple[int, int]:
+    if span is None:
+        return 0, n
+    a, b = (int(x) for x in span)
+    if not 0 <= a < b <= n:
+        raise ValueError(f"{name} must be a range (start, stop) with 0 <= start < stop <= {n}.")
+    return a, b
