@@ -211,12 +211,15 @@ class AttentionRun:
         size = 2 * L * H * Tq * Tk
         if self.factors is not None and size <= MAPS_LIMIT:
             return self.factors.maps()
-        left = self.summary.left_out if self.summary else (
-            f"Every head's map at T={Tk} would take {size / 1e9:.1f} GB."
-        )
+        if self.summary is not None:
+            raise ValueError(
+                f"{self.summary.left_out} This needs every head's attention map: capture with "
+                "keep='all' (needs the memory) or fewer tokens (max_tokens=...)."
+            )
         raise ValueError(
-            f"{left} This needs every head's attention map at once: read one at a time "
-            "with run.slice(layer, head), or capture fewer tokens (max_tokens=...)."
+            f"Every head's map at T={Tk} would take {size / 1e9:.1f} GB, so this needs too "
+            "much memory at once: read one map at a time with run.slice(layer, head), or "
+            "capture fewer tokens (max_tokens=...)."
         )
 
     def slice(
