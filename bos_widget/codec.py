@@ -49,10 +49,32 @@ FLAG_LOWER = 1
 Encoding = Literal["float16", "uint8"]
 FLOAT16_MAX = 65504.0
 Weighting = Literal["raw", "norm"]
+Pool = Literal["max", "mean"]
 
 
-class SliceRequest(TypedDict):
-    """Message the browser sends to ask for one attention slice."""
+class _RegionRequest(TypedDict, total=False):  # optional fields (typing.NotRequired is 3.11+)
+    queries: list[int]
+    keys: list[int]
+    bins: int
+    pool: Pool
+
+
+class _RegionReply(TypedDict, total=False):
+    queries: list[int]
+    keys: list[int]
+    bins: int | None
+    pool: Pool
+
+
+class SliceRequest(_RegionRequest):
+    """Message the browser sends to ask for one attention slice.
+
+    Without the optional fields it asks for the whole ``[T, T]`` slice (pooled to
+    ``slices.POOL_BINS`` above ``slices.POOL_ABOVE_T`` tokens). ``queries`` and ``keys`` are
+    half-open ranges ``[start, stop)`` of the region, ``bins`` the blocks a side it may be
+    pooled into (the view's pixels), ``pool`` how a block is pooled (``"max"`` by default: a
+    sink column stays visible).
+    """
 
     kind: Literal["request"]
     layer: int
@@ -74,12 +96,18 @@ class TokenStats(TypedDict):
     massive: list[int]
 
 
-class SliceReply(TypedDict):
+class SliceReply(_RegionReply):
     """Message Python sends with one slice; the bytes travel as ``buffers[0]``.
 
     ``encoding`` is the dtype of the bytes and ``error_bound`` the largest absolute error
     decoding can show (:func:`error_bound`). ``stats`` is ``None`` for runs without
     hidden-state norms (e.g. ``from_attentions``).
+
+    Region replies (pooled runs, or a request naming a region or bins) add ``queries`` and
+    ``keys`` (the half-open ranges served), ``bins`` (blocks a side, ``None`` when every
+    position is kept) and ``pool``: the slice is ``[n_q, n_k]`` with row edges
+    ``metrics.bin_edges(q0, q1, bins or q1 - q0)`` (columns likewise), and ``buffers[1]``
+    holds float16 ``[T]``, the D1 sink score of every key of that (layer, head, weighting).
     """
 
     kind: Literal["slice"]

@@ -1,11 +1,19 @@
 """Codec layer (serving): what a view asks for -> encoded bytes, with a bounded cache.
 
-``SliceServer`` turns a request ``(layer, head, weighting)`` into the ``[T, T]`` matrix the
-front end draws (one head, or the mean of heads; raw or norm-weighted attention) and encodes
-it with ``codec`` (causal runs: the lower triangle only; ``T >= QUANTISE_FROM_T``: uint8
-with a stated error bound, else float16); :meth:`SliceServer.reply` adds the encoding, the
-error bound and the per-token stats of that (layer, head) (hidden-state and value norms,
-massive-activation flags) to the message. It also computes the layers x heads overview of
+``SliceServer`` turns a request ``(layer, head, weighting)`` into the matrix the front end
+draws (one head, or the mean of heads; raw or norm-weighted attention), read through
+``run.slice`` (stored maps, or q/k factors recomputed exactly), and encodes it with ``codec``
+(causal square slices: the lower triangle only; ``T >= QUANTISE_FROM_T``: uint8 with a
+stated error bound, else float16); :meth:`SliceServer.reply` adds the encoding, the error
+bound and the per-token stats of that (layer, head) (hidden-state and value norms,
+massive-activation flags) to the message.
+
+Up to ``POOL_ABOVE_T`` tokens a reply is the whole ``[T, T]`` slice. Above it (and whenever a
+request names a region or ``bins``) a reply covers the half-open ranges ``queries`` x
+``keys``, each axis longer than ``bins`` max-pooled into ``bins`` blocks
+(``metrics.bin_edges``): ``[n_q, n_k]`` values, exact once the region is no longer than
+``bins``; it also carries the D1 sink score of every key (``buffers[1]``), which the front end
+can no longer compute from a pooled slice. It also computes the layers x heads overview of
 first-token sink scores. No torch, no ipywidgets.
 """
 
@@ -21,17 +29,50 @@ from . import codec, metrics
 from .run import AttentionRun
 
 WEIGHTINGS = ("raw", "norm")
+POOLS = ("max", "mean")
 MEAN_HEAD = -1
 QUANTISE_FROM_T = 1024  # from this many tokens slices travel as uint8, not float16
+# Above this many tokens the view asks for slices pooled to its pixels. At T = 2048 a whole
+# causal slice is 2.1 MB of uint8 on the wire and 16 MB of float32 in the browser (its LRU
+# holds 64); at T = 4096 it would be 8.4 MB and 64 MB, at 8192 34 MB and 268 MB, while the
+# matrix shows at most ~1240 device pixels a side: pooling loses nothing that can be drawn.
+POOL_ABOVE_T = 2048
+# Blocks a side of a pooled reply when the view does not say (and what warm-up encodes): the
+# view asks for the power of two at or above its pixels (620 CSS px; 1240 at 2x), capped here.
+POOL_BINS = 1024
+# Most values one reply may hold (a request above it is refused with a sentence): 16 MB of
+# float32 on either side, e.g. a 2048 x 2048 block.
+MAX_CELLS = 2048 * 2048
 # Encoded slices kept in the kernel: the view's first request starts a background thread that
 # encodes raw slices (means of heads first, then heads, nearest layers first) up to this
 # budget, so that later switches find them ready. SmolLM2 at T = 1024: all 300 in 150 MB.
+# Pooled runs warm the whole region at POOL_BINS: 0.5 MB each in uint8.
 WARM_BUDGET_BYTES = 256 * 2**20
+# Query rows per block when a sink score is summed from exact rows (norm weighting, pooled)
+_ROWS = 256
+
+# (layer, head, weighting, q0, q1, k0, k1, bins or None, pool); bins None: every position
+Key = tuple[int, int, str, int, int, int, int, "int | None", str]
 
 
 def round_sig(values: np.ndarray, digits: int = 4) -> list[float]:
     """Round each value to ``digits`` significant digits (JSON-friendly floats)."""
     return [float(f"{float(v):.{digits}g}") for v in np.asarray(values).ravel()]
+
+
+def _span(value: object, n: int, name: str) -> tuple[int, int]:
+    """A half-open range ``[a, b)`` inside ``[0, n)`` from ``None`` (all) or two integers."""
+    if value is None:
+        return 0, n
+    ok = isinstance(value, (list, tuple)) and len(value) == 2
+    ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in value)  # type: ignore[union-attr]
+    a, b = cast(tuple[int, int], value) if ok else (0, 0)
+    if not ok or not 0 <= a < b <= n:
+        raise ValueError(
+            f"{name} must be a range [start, stop) of integers with 0 <= start < stop <= {n}, "
+            f"got {value!r}."
+        )
+    return a, b
 
 
 class SliceServer:
@@ -53,13 +94,19 @@ class SliceServer:
         self.run = run
         auto: codec.Encoding = "uint8" if run.T >= QUANTISE_FROM_T else "float16"
         self.encoding: codec.Encoding = encoding or auto
-        self._cache: OrderedDict[tuple[int, int, str], tuple[bytes, float]] = OrderedDict()
+        self._cache: OrderedDict[Key, tuple[bytes, float]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_bytes = 0
         self._byte_budget = WARM_BUDGET_BYTES
         self._lock = threading.Lock()  # the cache is shared with the warming thread
         self._warmer: threading.Thread | None = None
         self._grids: dict[str, list[list[float]]] = {}
+        self._alphas: dict[tuple[int, int, str], bytes] = {}
+
+    @property
+    def pooled(self) -> bool:
+        """True when whole ``[T, T]`` slices are not sent: ``T > POOL_ABOVE_T``."""
+        return self.run.T > POOL_ABOVE_T
 
     @property
     def weightings(self) -> list[str]:
@@ -88,33 +135,57 @@ class SliceServer:
                 + "."
             )
 
-    def _layer(self, layer: int, weighting: str) -> np.ndarray:
-        att = self.run.require_attention()[layer]
-        if weighting == "norm":
-            assert self.run.output_norms is not None
-            return metrics.norm_weighted(att, self.run.output_norms[layer])
-        return att
-
     def matrix(self, layer: int, head: int, weighting: str = "raw") -> np.ndarray:
         """float32 ``[T, T]``: one head, or the mean of heads when ``head == -1``."""
         self.check(layer, head, weighting)
-        if head == MEAN_HEAD and weighting == "raw" and self.run.head_mean is not None:
-            return self.run.head_mean[layer].astype(np.float32)  # measured at capture
-        att = self._layer(layer, weighting)
-        if head == MEAN_HEAD:
-            return metrics.head_mean(att)
-        return np.asarray(att[head], dtype=np.float32)
+        return self.run.slice(layer, head, weighting=weighting)
 
-    def _encoded(self, layer: int, head: int, weighting: str) -> tuple[bytes, float]:
-        key = (layer, head, weighting)
+    def key(
+        self,
+        layer: int,
+        head: int,
+        weighting: str = "raw",
+        queries: object = None,
+        keys: object = None,
+        bins: object = None,
+        pool: object = "max",
+    ) -> Key:
+        """The checked cache key of a request (see :meth:`reply`); raises ``ValueError`` with
+        a sentence when the request is invalid."""
+        self.check(layer, head, weighting)
+        q0, q1 = _span(queries, self.run.T, "queries")
+        k0, k1 = _span(keys, self.run.T, "keys")
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {list(POOLS)}, got {pool!r}.")
+        if bins is None and self.pooled:
+            bins = POOL_BINS
+        if bins is not None and (isinstance(bins, bool) or not isinstance(bins, int) or bins < 1):
+            raise ValueError(f"bins must be a positive integer (blocks a side), got {bins!r}.")
+        span = max(q1 - q0, k1 - k0)
+        n = None if bins is None or bins >= span else bins  # None: every position
+        n_q, n_k = min(n or span, q1 - q0), min(n or span, k1 - k0)
+        if n_q * n_k > MAX_CELLS:
+            raise ValueError(
+                f"That slice would hold {n_q} x {n_k} values, more than the {MAX_CELLS} one "
+                f"reply may carry; ask for bins <= {int(MAX_CELLS**0.5)} or a smaller region."
+            )
+        return (layer, head, weighting, q0, q1, k0, k1, n, cast(str, pool))
+
+    def _encoded(self, key: Key) -> tuple[bytes, float]:
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        m = self.matrix(layer, head, weighting)  # outside the lock: numpy releases the GIL
-        try:  # causal slices travel as their lower triangle
-            blob = codec.encode(m, self.encoding, lower=self.run.meta.causal)
+        layer, head, weighting, q0, q1, k0, k1, bins, pool = key
+        m = self.run.slice(  # outside the lock: numpy releases the GIL
+            layer, head, queries=(q0, q1), keys=(k0, k1), weighting=weighting, bins=bins, pool=pool
+        )
+        # causal slices over one range of queries and keys (same edges) travel as their lower
+        # triangle
+        lower = self.run.meta.causal and (q0, q1) == (k0, k1)
+        try:
+            blob = codec.encode(m, self.encoding, lower=lower)
         except ValueError:  # weight above the diagonal after all: send every value
             blob = codec.encode(m, self.encoding)
         hit = blob, codec.error_bound(m, self.encoding)
@@ -131,8 +202,10 @@ class SliceServer:
 
     def warm(self, layer: int, head: int) -> threading.Thread | None:
         """Encode raw slices in a background thread, nearest to ``(layer, head)`` first (means
-        of heads before single heads), until the cache holds ``WARM_BUDGET_BYTES``. Started
-        once; returns the thread (``None`` when already started)."""
+        of heads before single heads), until the cache holds ``WARM_BUDGET_BYTES``; above
+        ``POOL_ABOVE_T`` the whole region pooled to ``POOL_BINS`` (what the view asks for
+        first), never a whole ``[T, T]`` slice. Started once; returns the thread (``None``
+        when already started)."""
         with self._lock:
             if self._warmer is not None:
                 return None
@@ -155,24 +228,57 @@ class SliceServer:
                 full = self._cache_bytes >= self._byte_budget
             if full:
                 return
-            self._encoded(layer, head, "raw")
+            self._encoded(self.key(layer, head, "raw"))
 
     def encoded(self, layer: int, head: int, weighting: str = "raw") -> bytes:
-        """The bytes of :meth:`matrix`, cached (least recently used dropped first); causal
-        slices are lower-triangular packed."""
-        return self._encoded(layer, head, weighting)[0]
+        """The bytes of the whole ``[T, T]`` slice of :meth:`matrix` at any T, cached (least
+        recently used dropped first); causal slices are lower-triangular packed."""
+        self.check(layer, head, weighting)
+        T = self.run.T
+        return self._encoded((layer, head, weighting, 0, T, 0, T, None, "max"))[0]
 
     def sink_grid(self, weighting: str = "raw") -> list[list[float]]:
         """``[L][H]`` sink score of position 0 (D1) under ``weighting``, rounded to 1e-4."""
         if weighting not in self._grids:
             self.check(0, MEAN_HEAD, weighting)
-            if self.run.summary is not None:  # first-token scores of every head were kept
-                alpha0 = self.run.summary.sink_scores[..., 0]
+            run = self.run
+            if weighting == "raw":  # measured at capture where it could be
+                alpha0 = run.sink_scores()[..., 0]
+            elif run.measured is not None and run.measured.norm_first is not None:
+                alpha0 = run.measured.norm_first
             else:
-                norms = self.run.output_norms if weighting == "norm" else None
-                alpha0 = metrics.first_token_scores(self.run.require_attention(), norms)
+                alpha0 = metrics.first_token_scores(run.require_attention(), run.output_norms)
             self._grids[weighting] = np.round(alpha0.astype(np.float64), 4).tolist()
         return self._grids[weighting]
+
+    def sink_scores(self, layer: int, head: int, weighting: str = "raw") -> np.ndarray:
+        """float32 ``[T_k]``: D1 sink score of every key of ``(layer, head)`` (``-1``: of the
+        mean of heads, the mean of the heads' scores) under ``weighting``.
+
+        Raw scores come from ``run.sink_scores()``; norm-weighted ones are summed from exact
+        rows, ``_ROWS`` queries at a time (never a whole ``[T, T]`` slice at once).
+        """
+        self.check(layer, head, weighting)
+        run = self.run
+        if weighting == "raw":
+            alpha = run.sink_scores()[layer]
+            return np.asarray(alpha.mean(axis=0) if head == MEAN_HEAD else alpha[head], np.float32)
+        T = run.T
+        sums = np.zeros(T, np.float64)
+        for q0 in range(0, T, _ROWS):
+            q1 = min(T, q0 + _ROWS)
+            sums += run.slice(layer, head, queries=(q0, q1), weighting=weighting).sum(axis=0)
+        return (sums / metrics.query_counts(T, T, run.meta.causal)).astype(np.float32)
+
+    def _alpha_blob(self, layer: int, head: int, weighting: str) -> bytes:
+        key = (layer, head, weighting)
+        with self._lock:
+            blob = self._alphas.get(key)
+        if blob is None:
+            blob = codec.encode(self.sink_scores(layer, head, weighting), "float16")
+            with self._lock:
+                self._alphas[key] = blob
+        return blob
 
     def stats(self, layer: int, head: int) -> codec.TokenStats | None:
         """Per-token norms of ``(layer, head)`` for the norms strip, or ``None`` when the run
@@ -204,12 +310,43 @@ class SliceServer:
             "massive": massive,
         }
 
-    def reply(self, layer: int, head: int, weighting: str) -> tuple[codec.SliceReply, list[bytes]]:
+    def reply(
+        self,
+        layer: int,
+        head: int,
+        weighting: str = "raw",
+        *,
+        queries: object = None,
+        keys: object = None,
+        bins: object = None,
+        pool: object = "max",
+    ) -> tuple[codec.SliceReply, list[bytes]]:
         """The message and buffers that answer a request: ``buffers[0]`` is the encoded slice.
+
+        Parameters
+        ----------
+        layer, head : int
+        weighting : {"raw", "norm"}
+        queries, keys : [start, stop], optional
+            Half-open ranges of the region (default: every position).
+        bins : int, optional
+            Pool each axis longer than ``bins`` into ``bins`` blocks (``metrics.bin_edges``);
+            default ``POOL_BINS`` above ``POOL_ABOVE_T`` tokens, else every position.
+        pool : {"max", "mean"}
+
+        Returns
+        -------
+        (SliceReply, list of bytes)
+            Whole-slice replies (no region, no bins, ``T <= POOL_ABOVE_T``) are the ``[T, T]``
+            slice as before. Region replies also state ``queries``, ``keys``, ``bins`` (the
+            blocks a side, ``None`` when exact) and ``pool``; their slice is ``[n_q, n_k]``
+            with edges ``metrics.bin_edges(q0, q1, bins or q1 - q0)`` (likewise keys), and
+            ``buffers[1]`` holds float16 ``[T]``: the D1 sink score of every key.
 
         Raises ``ValueError`` (with a sentence for the user) when the request is invalid.
         """
-        blob, bound = self._encoded(layer, head, weighting)
+        key = self.key(layer, head, weighting, queries, keys, bins, pool)
+        blob, bound = self._encoded(key)
         content: codec.SliceReply = {
             "kind": "slice",
             "layer": layer,
@@ -219,4 +356,11 @@ class SliceServer:
             "error_bound": bound,
             "stats": self.stats(layer, head),
         }
-        return content, [blob]
+        if not (self.pooled or queries is not None or keys is not None or bins is not None):
+            return content, [blob]
+        _, _, _, q0, q1, k0, k1, n, how = key
+        content["queries"] = [q0, q1]
+        content["keys"] = [k0, k1]
+        content["bins"] = n
+        content["pool"] = cast(codec.Pool, how)
+        return content, [blob, self._alpha_blob(layer, head, weighting)]

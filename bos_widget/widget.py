@@ -17,7 +17,7 @@ import traitlets
 from . import export
 from .adapters import run_from_attentions
 from .run import AttentionRun
-from .slices import MEAN_HEAD, SliceServer
+from .slices import MEAN_HEAD, POOL_ABOVE_T, POOL_BINS, SliceServer
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("arcs", "matrix")
@@ -111,6 +111,10 @@ class AttentionWidget(anywidget.AnyWidget):
             "segment_b_start": m.segment_b_start,
             "last_hidden": m.last_hidden,  # what the norms strip's last layer row shows
             "summary": run.summary.left_out if run.summary is not None else None,
+            # above POOL_ABOVE_T tokens the view asks for regions pooled to its pixels (at
+            # most pool_bins blocks a side); arcs, hidden sinks and segments need every value
+            "pooled": self._server.pooled,
+            "pool_bins": POOL_BINS,
         }
         if view is None:
             view = "arcs" if run.T <= ARC_VIEW_MAX_TOKENS else "matrix"
@@ -191,6 +195,19 @@ class AttentionWidget(anywidget.AnyWidget):
     def _valid_view(self, proposal: dict) -> str:
         if proposal["value"] not in VIEWS:
             raise traitlets.TraitError(f"view must be one of {VIEWS}, got {proposal['value']!r}.")
+        if proposal["value"] == "arcs" and self._server.pooled:
+            raise traitlets.TraitError(
+                f"The arcs view draws every query's arcs from the whole [T, T] slice, which is "
+                f"not sent above T = {POOL_ABOVE_T} (this text has T = {self._run.T}); use the "
+                "matrix view (drag to zoom into a block of it), or capture fewer tokens "
+                "(max_tokens=...) for arcs."
+            )
+        return proposal["value"]
+
+    @traitlets.validate("hide_sinks")
+    def _valid_hide_sinks(self, proposal: dict) -> bool:
+        if proposal["value"] and self._server.pooled:
+            raise traitlets.TraitError(_needs_every_value("Hiding sinks", self._run.T))
         return proposal["value"]
 
     @traitlets.validate("weighting")
@@ -220,6 +237,8 @@ class AttentionWidget(anywidget.AnyWidget):
                 "segment filters need a sentence pair; capture with text_pair=... (or pass "
                 "sentence_b_start to head_view / model_view)."
             )
+        if value != "all" and self._server.pooled:
+            raise traitlets.TraitError(_needs_every_value("A segment filter", self._run.T))
         return value
 
     @traitlets.validate("theme")
@@ -251,13 +270,16 @@ class AttentionWidget(anywidget.AnyWidget):
         except (KeyError, TypeError, ValueError, OverflowError):
             self.send({"kind": "error", "message": _malformed(content)})
             return
+        region = {k: content[k] for k in ("queries", "keys", "bins", "pool") if k in content}
         try:
-            reply, buffers = self._server.reply(layer, head, weighting)
+            reply, buffers = self._server.reply(layer, head, weighting, **region)
         except (TypeError, ValueError) as exc:
             self.send({"kind": "error", "message": str(exc)})
             return
         self.send(dict(reply), buffers=buffers)
         self._server.warm(layer, head)  # once: later switches find their slices encoded
+        if region:  # a block of a long input: the snapshot keeps whole slices only
+            return
         if (layer, head, weighting) == (self.layer, self.head, self.weighting):
             self._snapshot_live = True
             self._update_snapshot()
@@ -292,6 +314,14 @@ def _not_bool(name: str, value: Any) -> Any:
     if isinstance(value, bool):  # traitlets.Int takes bools; the view would get `true`
         raise traitlets.TraitError(f"{name} must be an integer, got {value!r}.")
     return value
+
+
+def _needs_every_value(what: str, T: int) -> str:
+    return (
+        f"{what} needs every value of the [T, T] slice, which is not sent above "
+        f"T = {POOL_ABOVE_T} (this text has T = {T}); zoom into a block of the matrix, or "
+        "capture fewer tokens (max_tokens=...)."
+    )
 
 
 def _malformed(content: dict) -> str:
