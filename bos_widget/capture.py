@@ -32,7 +32,9 @@ import torch
 from torch import nn
 
 from . import metrics
+from .factors import Factors
 from .hooks import AttentionSite, CaptureError, find_attention_sites, ov_weights, per_query_head
+from .record import Recording, recording
 from .run import AttentionRun, RunMeta, SinkSummary
 from .tokens import bos_added_by_tokenizer, check_text, display_tokens, segment_b_start, tokenize
 
@@ -273,10 +275,15 @@ def _progress_bar(total: int, enabled: bool | None, tokens: int) -> Any:
     return tqdm(total=total, desc=f"Capturing attention (T={tokens})", unit="layer")
 
 
-# Above this many bytes for the float16 store of every map, keep="auto" captures a summary.
-# SmolLM2 (30 x 9 heads) keeps every map up to T = 2048 (2.3 GB) and summarises T = 4096 (9 GB).
+# Above this many bytes for the float16 store of every map, keep="auto" on the eager path
+# captures a summary. SmolLM2 (30 x 9 heads) keeps every map up to T = 2048 (2.3 GB).
 FULL_STORE_LIMIT = 4 * 2**30
+# Factor runs also keep every map when they take at most this many bytes (short inputs: the
+# maps are then as cheap as the factors, and slices need no recomputation).
+SMALL_MAPS_LIMIT = 64 * 2**20
 KEEP = ("auto", "all", "summary")
+PATHS = ("auto", "factors", "eager")
+FACTOR_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
 def _store_bytes(model: Any, sites: list[AttentionSite], T: int) -> int:
@@ -291,8 +298,6 @@ def _size(n: int) -> str:
 
 def _choose_summary(keep: str, model: Any, sites: list[AttentionSite], T: int) -> str | None:
     """The sentence saying what summary mode leaves out, or ``None`` to keep every map."""
-    if keep not in KEEP:
-        raise ValueError(f"keep must be one of {KEEP}, got {keep!r}.")
     size = _store_bytes(model, sites, T)
     if keep == "all" or (keep == "auto" and size <= FULL_STORE_LIMIT):
         return None
@@ -307,6 +312,70 @@ def _choose_summary(keep: str, model: Any, sites: list[AttentionSite], T: int) -
     )
 
 
+@dataclass
+class _Group:
+    """One group's capture, whichever path produced it."""
+
+    attention: np.ndarray | None
+    value_norms: np.ndarray | None = None
+    key_norms: np.ndarray | None = None
+    output_norms: np.ndarray | None = None
+    head_mean: np.ndarray | None = None
+    summary: SinkSummary | None = None
+    measured: SinkSummary | None = None
+    factors: Factors | None = None
+    causal: bool | None = None
+
+
+def _eager_groups(rec: _Recorder, left_out: str | None) -> dict[str, _Group]:
+    groups = {}
+    for name, store in rec.groups.items():
+        sm = store.summary
+        summary = None
+        if sm is not None and sm.sink_scores is not None:
+            summary = SinkSummary(sm.sink_scores, sm.norm_first, sm.norm_share0, left_out or "")
+        elif store.attention is None:
+            continue
+        groups[name] = _Group(
+            attention=store.attention,
+            value_norms=store.value_norms,
+            key_norms=store.key_norms,
+            output_norms=store.output_norms,
+            head_mean=store.head_mean,
+            summary=summary,
+            causal=bool(sm.causal) if sm is not None else None,
+        )
+    return groups
+
+
+def _factor_groups(rec: Recording) -> dict[str, _Group]:
+    groups = {}
+    for name, g in rec.groups.items():
+        if len(g.factors) != g.n_layers:
+            continue
+        factors = Factors([g.factors[i] for i in range(g.n_layers)])
+        scores = g.stack("sink_scores")
+        assert scores is not None
+        measured = SinkSummary(scores, g.stack("norm_first"), g.stack("norm_share0"))
+        groups[name] = _Group(
+            attention=g.maps,
+            value_norms=g.stack("value_norms"),
+            key_norms=g.stack("key_norms"),
+            output_norms=g.stack("output_norms"),
+            measured=measured,
+            factors=factors,
+            causal=factors.layers[0].rule.causal,
+        )
+    return groups
+
+
+def _forward(model: Any, inputs: dict, rec: Any, blocks: dict) -> tuple[Any, _Recorder]:
+    last = _Recorder([], None, blocks=blocks)
+    with last, torch.inference_mode():
+        out = model(**inputs, output_hidden_states=True)
+    return out, last
+
+
 def capture(
     model: Any,
     tokenizer: Any,
@@ -318,13 +387,17 @@ def capture(
     model_name: str | None = None,
     progress: bool | None = None,
     keep: str = "auto",
+    path: str = "auto",
+    device: Any = None,
+    factor_dtype: str = "float32",
 ) -> AttentionRun:
     """Run ``model`` on ``text`` and capture every layer's attention.
 
     Parameters
     ----------
     model : transformers.PreTrainedModel
-        Decoder-only, encoder or encoder-decoder model with attention (PyTorch), on any device.
+        Decoder-only, encoder or encoder-decoder model with attention (PyTorch), on any device
+        (a model sharded with ``device_map="auto"`` too).
     tokenizer : transformers tokenizer
         The model's own tokenizer.
     text, text_pair : str
@@ -338,18 +411,37 @@ def capture(
     progress : bool, optional
         Show a progress bar over layers (default: only when T >= 512).
     keep : {"auto", "all", "summary"}
-        ``"all"`` keeps every head's ``[T, T]`` map; ``"summary"`` measures each layer as it
-        is produced and keeps only the mean of heads and the sink scores (``run.summary``);
-        ``"auto"`` (default) summarises when every map would take more than
-        ``FULL_STORE_LIMIT`` bytes (SmolLM2: from T = 4096 on).
+        Factor path: ``"all"`` also keeps every map ``[L, H, T, T]`` (``run.attention``);
+        ``"auto"`` keeps them only while they take at most ``SMALL_MAPS_LIMIT`` bytes.
+        Eager path: ``"all"`` keeps every map, ``"summary"`` only the mean of heads and the
+        sink scores, ``"auto"`` summarises above ``FULL_STORE_LIMIT`` bytes. ``"summary"``
+        selects the eager path.
+    path : {"auto", "factors", "eager"}
+        ``"factors"``: run the model's own attention (sdpa stays sdpa) and record q and k as
+        attention uses them; slices are recomputed exactly on demand (``run.slice``), O(T d)
+        memory. ``"eager"``: switch the model to eager attention and copy every map.
+        ``"auto"`` (default): factors, or eager for models whose attention cannot be rebuilt
+        from q and k (``run.meta.path`` and ``run.meta.path_note`` say which and why).
+    device : str or torch.device, optional
+        Where the factors are kept and slices computed (default: the CPU). Pass
+        ``"model"`` to keep them where each layer produced them (e.g. the GPU).
+    factor_dtype : {"float32", "float16"}
+        float16 halves the factors' memory but rebuilds slices only to about 3e-3.
 
     Returns
     -------
     AttentionRun
-        ``attention`` float16 ``[L, H, T, T]`` (``None`` in summary mode); for
-        encoder-decoder models the encoder run, with ``.decoder`` holding the decoder self-
-        and cross-attention.
+        For encoder-decoder models the encoder run, with ``.decoder`` holding the decoder
+        self- and cross-attention.
     """
+    if keep not in KEEP:
+        raise ValueError(f"keep must be one of {KEEP}, got {keep!r}.")
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, got {path!r}.")
+    if factor_dtype not in FACTOR_DTYPES:
+        raise ValueError(
+            f"factor_dtype must be one of {tuple(FACTOR_DTYPES)}, got {factor_dtype!r}."
+        )
     text = check_text(text)
     if text_pair is not None:
         text_pair = check_text(text_pair, "text_pair")
@@ -374,43 +466,80 @@ def capture(
     if "use_cache" in params:
         inputs["use_cache"] = False
     ids = enc["input_ids"][0].tolist()
-    left_out = _choose_summary(keep, model, sites, len(ids))
-    bar = _progress_bar(len(sites), progress, len(ids))
     blocks = _last_blocks(model, sites)
-    recorder = _Recorder(sites, bar, summary=left_out is not None, blocks=blocks)
-    try:
-        with eager_attention(model) as before, recorder as rec, torch.inference_mode():
-            out = model(**inputs, output_hidden_states=True)
-    finally:
-        if bar is not None:
-            bar.close()
+    before = getattr(model.config, "_attn_implementation", None) or "eager"
+    groups: dict[str, _Group] = {}
+    note = ""
+    out: Any = None
+    last = _Recorder([], None)
+    if path != "eager" and keep != "summary":
+        T_max = max(len(ids), len(dec_ids))
+        keep_maps = keep == "all" or _store_bytes(model, sites, T_max) <= SMALL_MAPS_LIMIT
+        where = None if device is None else device
+        bar = _progress_bar(len(sites), progress, len(ids))
+        try:
+            with recording(
+                model,
+                sites,
+                device="cpu" if where is None else (None if where == "model" else where),
+                dtype=FACTOR_DTYPES[factor_dtype],
+                keep_maps=keep_maps or is_seq2seq,
+                progress=bar,
+            ) as rec:
+                out, last = _forward(model, inputs, rec, blocks)
+            note = rec.failed or (
+                "" if len(rec.groups) else "no layer called the attention interface"
+            )
+            groups = {} if note else _factor_groups(rec)
+        except TypeError as exc:
+            note = str(exc)
+        finally:
+            if bar is not None:
+                bar.close()
+        if note and path == "factors":
+            raise CaptureError(
+                f"{type(model).__name__}'s attention cannot be rebuilt from q and k ({note}); "
+                "capture with path='eager' (or 'auto') instead."
+            )
+    if not groups:
+        left_out = _choose_summary(keep, model, sites, len(ids))
+        bar = _progress_bar(len(sites), progress, len(ids))
+        recorder = _Recorder(sites, bar, summary=left_out is not None, blocks=blocks)
+        try:
+            with eager_attention(model), recorder as last, torch.inference_mode():
+                out = model(**inputs, output_hidden_states=True)
+        finally:
+            if bar is not None:
+                bar.close()
+        groups = _eager_groups(last, left_out)
+        used = "eager"
+    else:
+        used = "factors"
     name = model_name or getattr(model.config, "name_or_path", "") or type(model).__name__
     kv = int(getattr(model.config, "num_key_value_heads", 0) or 0)
 
     def build(group: str, ids_: list[int], hidden: Any, role: str, **extra: Any) -> AttentionRun:
-        store = rec.groups.get(group)
-        sm = store.summary if store is not None else None
-        if store is None or (store.attention is None and (sm is None or sm.sink_scores is None)):
+        g = groups.get(group)
+        if g is None:
             raise CaptureError(
                 f"No attention was captured from {type(model).__name__} ({group}); "
                 "load the model with attn_implementation='eager' and try again."
             )
         toks = display_tokens(tokenizer, ids_)
-        hidden, last_hidden = _with_last_block(hidden, rec.last_block.get(group))
+        hidden, last_hidden = _with_last_block(hidden, last.last_block.get(group))
         stats = _hidden_stats(hidden)
-        summary = None
-        if sm is not None:
-            assert sm.sink_scores is not None
-            summary = SinkSummary(
-                sink_scores=sm.sink_scores,
-                norm_first=sm.norm_first,
-                norm_share0=sm.norm_share0,
-                left_out=left_out or "",
-            )
-            causal, n_heads = bool(sm.causal), int(sm.sink_scores.shape[1])
+        if g.causal is not None:
+            causal = g.causal
         else:
-            assert store.attention is not None
-            causal, n_heads = metrics.is_causal(store.attention[0]), int(store.attention.shape[1])
+            assert g.attention is not None
+            causal = metrics.is_causal(g.attention[0])
+        n_heads = (
+            g.factors.shape[1]
+            if g.factors is not None
+            else g.summary.sink_scores.shape[1]
+            if g.summary is not None
+            else g.attention.shape[1]  # type: ignore[union-attr]
+        )
         meta = RunMeta(
             model=str(name),
             model_class=type(model).__name__,
@@ -420,30 +549,34 @@ def capture(
             else bool(ids_),
             first_token=toks[0],
             role=role,
-            n_kv_heads=kv or n_heads,
+            n_kv_heads=kv or int(n_heads),
             attn_implementation=before,
             segment_b_start=segment_b_start(enc) if role == "self" else None,
             last_hidden=last_hidden,
+            path=used,
+            path_note=note if used == "eager" else "",
         )
         return AttentionRun(
             tokens=tuple(toks),
             token_ids=tuple(ids_),
-            attention=store.attention,
+            attention=g.attention,
             meta=meta,
             hidden_norms=stats[0] if stats else None,
             hidden_max_abs=stats[1] if stats else None,
             hidden_median_abs=stats[2] if stats else None,
-            value_norms=store.value_norms,
-            key_norms=store.key_norms,
-            output_norms=store.output_norms,
-            summary=summary,
-            head_mean=store.head_mean,
+            value_norms=g.value_norms,
+            key_norms=g.key_norms,
+            output_norms=g.output_norms,
+            summary=g.summary,
+            head_mean=g.head_mean,
+            factors=g.factors,
+            measured=g.measured,
             **extra,
         )
 
     if not is_seq2seq:
         return build("self", ids, getattr(out, "hidden_states", None), "self")
-    cross = rec.groups.get("cross")
+    cross = groups.get("cross")
     decoder = build(
         "decoder",
         dec_ids,

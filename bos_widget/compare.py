@@ -152,7 +152,8 @@ def compare_ablation(
     from .experiments import remove_sink_output, zero_first_value
 
     scope = zero_first_value if ablation == "zero_value0" else remove_sink_output
-    base = capture(model, tokenizer, text, **kwargs)
+    # the ablations edit eager attention's weights as modules return them: both runs eager
+    base = capture(model, tokenizer, text, path="eager", **kwargs)
     with scope(model):
-        ablated = capture(model, tokenizer, text, **kwargs)
+        ablated = capture(model, tokenizer, text, path="eager", **kwargs)
     return compare(base, ablated, labels=("unablated", ABLATION_LABELS[ablation]))

@@ -53,6 +53,8 @@ class RunMeta:
         attention implementation; slices recomputed exactly on demand), ``"eager"`` (the model
         was switched to eager attention and every map was copied: the fallback for models
         whose attention cannot be rebuilt from q and k), or ``"arrays"`` (maps handed in).
+    path_note : str
+        Why an automatic capture fell back to the eager path (``""`` otherwise).
     """
 
     model: str
@@ -66,6 +68,7 @@ class RunMeta:
     segment_b_start: int | None = None
     last_hidden: str = ""
     path: str = "arrays"
+    path_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ class AttentionRun:
     head_mean: np.ndarray | None = field(default=None, repr=False)
     factors: Factors | None = field(default=None, repr=False)
     measured: SinkSummary | None = field(default=None, repr=False)
+    _shape: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         att = self.attention
@@ -312,9 +316,7 @@ class AttentionRun:
         return (
             f"AttentionRun(model={m.model!r}, {self.n_layers} layers x {self.n_heads} heads, "
             f"T={self.T}, causal={m.causal}, bos_added={m.bos_added}, role={m.role!r}, "
-            f"path={m.path!r}"
-            + (", summary mode" if self.summary is not None else "")
-            + ")"
+            f"path={m.path!r}" + (", summary mode" if self.summary is not None else "") + ")"
         )
 
 

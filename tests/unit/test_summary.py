@@ -23,7 +23,8 @@ def tok():
 @pytest.fixture(scope="module", params=["llama", "bert"])
 def pair(request, tok):
     model = getattr(tiny, request.param)()
-    return capture(model, tok, TEXT, keep="all"), capture(model, tok, TEXT, keep="summary")
+    full = capture(model, tok, TEXT, keep="all", path="eager")
+    return full, capture(model, tok, TEXT, keep="summary")
 
 
 def test_summary_matches_full_mode(pair):
@@ -83,11 +84,14 @@ def test_widget_in_summary_mode_keeps_the_mean_of_heads(pair):
 
 
 def test_auto_keeps_everything_below_the_limit_and_summarises_above(tok, monkeypatch):
+    """On the eager path; the factor path never summarises (every head stays available)."""
     model = tiny.llama()
-    assert capture(model, tok, TEXT).summary is None
+    assert capture(model, tok, TEXT, path="eager").summary is None
     monkeypatch.setattr(capture_module, "FULL_STORE_LIMIT", 100)
-    run = capture(model, tok, TEXT)
+    run = capture(model, tok, TEXT, path="eager")
     assert run.summary is not None and run.attention is None
+    factors = capture(model, tok, TEXT)
+    assert factors.summary is None and factors.meta.path == "factors"
     assert "MB" in run.summary.left_out  # a tiny model: its maps would take well under 1 GB
 
 
