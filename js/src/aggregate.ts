@@ -1,6 +1,8 @@
 // Aggregate: shrink a [T, T] matrix to [n, n] blocks (max or mean per block) when T exceeds
 // the pixels available (pure).
 
+import { binOf } from "./bins";
+
 /** Block edges: block b covers source indices [edges[b], edges[b+1]). */
 export function blockEdges(T: number, n: number): Int32Array {
   const e = new Int32Array(n + 1);
@@ -70,6 +72,48 @@ export function aggregateRegion(
         const v = data[base + j];
         if (v > out[o + colBlock[j]]) out[o + colBlock[j]] = v;
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * Draw a pooled slice into [nr, nc] pixels: `data` is [rows.length - 1, cols.length - 1],
+ * cell (i, j) covering queries [rows[i], rows[i+1]) and keys [cols[j], cols[j+1]) (absolute
+ * positions). Pixel block (r, c) of the visible region covers the positions of
+ * blockEdges(region span, n) and gets the max of every cell it overlaps, so a pixel smaller
+ * than a cell repeats that cell and a sink column stays visible when pixels are coarser.
+ */
+export function aggregateGrid(
+  data: ArrayLike<number>,
+  rows: ArrayLike<number>,
+  cols: ArrayLike<number>,
+  region: { q0: number; q1: number; k0: number; k1: number },
+  nr: number,
+  nc: number,
+): Float32Array {
+  // cells each pixel overlaps: [first, last] of the cells holding its first and last position
+  const spans = (edges: ArrayLike<number>, start: number, len: number, n: number) => {
+    const pe = blockEdges(len, n);
+    const out = new Int32Array(2 * n);
+    for (let p = 0; p < n; p++) {
+      out[2 * p] = binOf(edges, start + pe[p]);
+      out[2 * p + 1] = binOf(edges, start + Math.max(pe[p], pe[p + 1] - 1));
+    }
+    return out;
+  };
+  const nCols = cols.length - 1;
+  const rs = spans(rows, region.q0, region.q1 - region.q0, nr);
+  const cs = spans(cols, region.k0, region.k1 - region.k0, nc);
+  const out = new Float32Array(nr * nc);
+  for (let r = 0; r < nr; r++) {
+    for (let c = 0; c < nc; c++) {
+      let v = 0;
+      for (let i = rs[2 * r]; i <= rs[2 * r + 1]; i++) {
+        const base = i * nCols;
+        for (let j = cs[2 * c]; j <= cs[2 * c + 1]; j++) if (data[base + j] > v) v = data[base + j];
+      }
+      out[r * nc + c] = v;
     }
   }
   return out;

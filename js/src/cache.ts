@@ -1,8 +1,22 @@
 // Cache: a bounded LRU of decoded slices plus the set of requests in flight (de-duplication).
 
-/** Key of one slice. */
-export function sliceKey(layer: number, head: number, weighting: string): string {
-  return `${layer}|${head}|${weighting}`;
+/** What a pooled request asks for: a region and the blocks a side (null: every position). */
+export interface Spec {
+  q0: number;
+  q1: number;
+  k0: number;
+  k1: number;
+  bins: number | null;
+}
+
+/**
+ * Key of one slice: "layer|head|weighting" for a whole [T, T] slice, with "|q0-q1|k0-k1|bins"
+ * (bins "exact" when every position is kept) for a region of a pooled run.
+ */
+export function sliceKey(layer: number, head: number, weighting: string, spec?: Spec | null) {
+  const base = `${layer}|${head}|${weighting}`;
+  if (!spec) return base;
+  return `${base}|${spec.q0}-${spec.q1}|${spec.k0}-${spec.k1}|${spec.bins ?? "exact"}`;
 }
 
 /** Least-recently-used map with a fixed capacity. */
@@ -39,6 +53,11 @@ export class LRU<V> {
 
   clear(): void {
     this.map.clear();
+  }
+
+  /** Every value, oldest first, without marking any as used. */
+  values(): IterableIterator<V> {
+    return this.map.values();
   }
 }
 

@@ -16,7 +16,14 @@ export interface ControlState {
   weightings: string[];
   /** Summary mode: the head slider stays on the mean of heads. */
   headLocked?: boolean;
+  /** Pooled run (long input): arcs and hidden sinks need every value and are not offered. */
+  pooled?: boolean;
 }
+
+/** Why the arcs view and hiding sinks are off for a pooled run (a control's tooltip). */
+export const POOLED_NOTE =
+  "Long input: only the matrix view, pooled to the screen (zoom for exact values); arcs and " +
+  "hiding sinks need every value of the slice. Capture fewer tokens (max_tokens=...) for them.";
 
 export interface ControlCallbacks {
   onLayer(v: number): void;
@@ -108,6 +115,7 @@ export class Controls {
   private readonly view;
   private readonly weighting;
   private readonly hide;
+  private readonly hideTitle: string;
   private nLayers = 1;
   private nHeads = 1;
 
@@ -130,6 +138,7 @@ export class Controls {
       "bosw-hide-sinks",
       "Remove the sink keys (α > ε) and renormalise each row: what the head does apart from sinking",
     );
+    this.hideTitle = this.hide.wrap.title;
     this.el.append(
       this.layer.wrap,
       this.head.wrap,
@@ -180,5 +189,11 @@ export class Controls {
     this.weighting.sel.value = s.weighting;
     this.weighting.sel.disabled = ws.length < 2;
     this.hide.box.checked = s.hideSinks;
+    const pooled = s.pooled === true;
+    const arcs = Array.from(this.view.sel.options).find((o) => o.value === "arcs");
+    if (arcs) arcs.disabled = pooled;
+    this.view.wrap.title = pooled ? POOLED_NOTE : "";
+    this.hide.box.disabled = pooled;
+    this.hide.wrap.title = pooled ? POOLED_NOTE : this.hideTitle;
   }
 }

@@ -1,11 +1,13 @@
 // anywidget entry: builds the view's DOM, wires model traits and custom messages to the
 // slice client, painters, controls, norms strip, token strip and overview grid. Wiring only.
 
+import { maxWidth, poolBins, poolText } from "./bins";
+import type { Spec } from "./cache";
 import { Controls } from "./controls";
 import { gridCaptionText, placeholder, skeleton } from "./dom";
 import { type ArcsHit, drawArcs } from "./draw/arcs";
 import { OverviewGrid } from "./draw/grid";
-import { cellAt, type MatrixHit, MatrixPainter } from "./draw/matrix";
+import { cellAt, MAX_SIDE, type MatrixHit, MatrixPainter } from "./draw/matrix";
 import { readTheme, type Theme } from "./draw/theme";
 import { ErrorBanner, renderHeader, renderReadout } from "./header";
 import { bindCanvas } from "./interact";
@@ -15,15 +17,17 @@ import { readoutLines } from "./readout";
 import { composeFigure, downloadCanvas, figureFileName, saveButton } from "./save";
 import { SegmentControl } from "./segmentctl";
 import { segmentOf, segmentText } from "./segments";
-import { shareOnSinks, sinkMask } from "./sinks";
+import { shareFromScores, shareOnSinks, sinkMask } from "./sinks";
 import {
   alphaOf,
+  covers,
   type Entry,
   hiddenOf,
   LOST_KERNEL,
   prunedOf,
   quantNote,
   SliceClient,
+  specFor,
   TOP_P,
 } from "./slices";
 import { snapshotMessage } from "./snapshot";
@@ -51,6 +55,7 @@ function render({ model, el: host }: RenderProps): () => void {
   const meta = (): Meta => ({ ...EMPTY_META, ...(m.get("meta") ?? {}) });
   const tokens = (): string[] => m.get("tokens") ?? [];
   const T = () => meta().T || tokens().length;
+  const pooled = () => meta().pooled === true; // long input: regions pooled to the pixels
   const selected = (): number => m.get("selected") ?? -1;
   const save = <K extends keyof Traits>(name: K, v: Traits[K]) => {
     m.set(name, v);
@@ -111,18 +116,38 @@ function render({ model, el: host }: RenderProps): () => void {
   let labels: string[] = []; // display strings, rebuilt when the tokens change
   const zoom = new ZoomControl(sk, () => {
     hoverCell = null;
-    if (drawn) paint(drawn);
+    if (pooled())
+      redraw(); // a new region: ask the kernel for it
+    else if (drawn) paint(drawn);
   });
 
   const client = new SliceClient(
     m,
     T,
     (key) => {
-      const want = client.get(m.get("layer"), m.get("head"), m.get("weighting"));
-      if (want && want.key === key) redraw();
+      const want = client.get(m.get("layer"), m.get("head"), m.get("weighting"), wantSpec());
+      if ((want && want.key === key) || (pooled() && !drawn)) redraw();
     },
     (msg) => banner.show(msg),
   );
+
+  /**
+   * Pooled runs: the visible region, pooled to the matrix's device pixels (a power of two, at
+   * most meta.pool_bins a side); exact once the region is no longer than that. Else null.
+   */
+  function wantSpec(width = measure().width): Spec | null {
+    if (!pooled() || T() === 0) return null;
+    const ratio = doc.defaultView?.devicePixelRatio || 1;
+    const side = Math.max(60, Math.min(MAX_SIDE, width - 126)) * ratio; // matrix.ts margins
+    return specFor(zoom.region(T()), poolBins(side, meta().pool_bins ?? 1024));
+  }
+
+  // pooled runs ask once a zoom or slider has settled: a wheel flick sends one request
+  let soon: ReturnType<typeof setTimeout> | undefined;
+  function requestSoon(layer: number, head: number, w: Weighting, spec: Spec): void {
+    clearTimeout(soon);
+    soon = setTimeout(() => client.request(layer, head, w, spec), 60);
+  }
 
   // Read style and layout before any DOM write of this frame (avoids forced re-layouts).
   function measure(): { theme: Theme; width: number } {
@@ -135,7 +160,8 @@ function render({ model, el: host }: RenderProps): () => void {
     const mt = meta();
     const toks = tokens();
     const eps = m.get("threshold") ?? 0.3;
-    const view = m.get("view") === "matrix" ? "matrix" : "arcs";
+    const g = entry.grid ?? null; // a pooled region: no arcs, hidden sinks or segments
+    const view = m.get("view") === "matrix" || g ? "matrix" : "arcs";
     // what this slice is: the view may have moved on (a slice in flight, or no kernel at all
     // in a reopened notebook); the figure says what it draws, the header what was asked for
     const [layer, head] = entry.key.split("|").map(Number);
@@ -144,16 +170,19 @@ function render({ model, el: host }: RenderProps): () => void {
     const mask = sinkMask(alpha, eps, mt.causal);
     const sel = selected();
     const focus = hover >= 0 ? hover : sel;
-    const hide = m.get("hide_sinks") === true ? hiddenOf(entry, mask) : null;
-    const seg = segmentText(m.get("segment"), entry.T, mt.segment_b_start);
+    const hide = m.get("hide_sinks") === true && !g ? hiddenOf(entry, mask) : null;
+    const seg = g ? "" : segmentText(m.get("segment"), entry.T, mt.segment_b_start);
     // what is drawn: the slice, or it with sinks hidden, restricted to a sentence pair's segments
-    const shown = segmentOf(hide ? hide.entry : entry, m.get("segment"), mt.segment_b_start);
+    const shown = g
+      ? entry
+      : segmentOf(hide ? hide.entry : entry, m.get("segment"), mt.segment_b_start);
     if (labels.length !== entry.T)
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
     const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
       weighting === "norm" ? "norm-weighted" : "raw"
     }${hide ? ", sinks hidden, rows renormalised" : ""}${seg ? `, only ${seg}` : ""}`;
-    const pruned = view === "arcs" || focus >= 0 ? prunedOf(shown) : null;
+    const pruned = !g && (view === "arcs" || focus >= 0) ? prunedOf(shown) : null;
+    const pooledText = g ? poolText(g.rows, g.cols, g.pool) : "";
     let block = 1;
     const region = zoom.region(entry.T);
     const zoomed = zoom.suffix(view === "matrix", entry.T);
@@ -173,9 +202,11 @@ function render({ model, el: host }: RenderProps): () => void {
       });
       matrixHit = null;
     } else {
-      const title = `Attention matrix A[q, k] · ${what}${zoomed}`;
+      const kind = pooledText ? ` (${g?.pool}-pooled)` : "";
+      const title = `Attention matrix A[q, k]${kind} · ${what}${zoomed}`;
       matrixHit = painter.draw(canvas, {
         data: shown.data,
+        grid: g,
         T: entry.T,
         causal: mt.causal,
         labels,
@@ -191,13 +222,14 @@ function render({ model, el: host }: RenderProps): () => void {
       arcsHit = null;
       const span = Math.max(region.q1 - region.q0, region.k1 - region.k0);
       block = Math.ceil(span / Math.max(1, matrixHit.n));
+      if (g) block = Math.max(block, maxWidth(g.rows), maxWidth(g.cols));
       canvas.dataset.matrix = `${matrixHit.x0} ${matrixHit.y0} ${matrixHit.size}`; // for tests
     }
     canvas.setAttribute(
       "aria-label",
       `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}${zoomed}`,
     );
-    zoom.caption(view === "matrix", entry.T, quantNote(entry));
+    zoom.caption(view === "matrix", entry.T, quantNote(entry), pooledText);
     strip.update(mask, sel);
     const keyStep = matrixHit ? matrixHit.size / Math.max(1, region.k1 - region.k0) : 0;
     const columns = arcsHit
@@ -222,7 +254,9 @@ function render({ model, el: host }: RenderProps): () => void {
         alpha,
         causal: mt.causal,
         eps,
-        share: shareOnSinks(entry.data, entry.T, mask),
+        share: g
+          ? shareFromScores(alpha, mask, mt.causal)
+          : shareOnSinks(entry.data, entry.T, mask),
         view,
         pruned,
         topP: TOP_P,
@@ -230,6 +264,7 @@ function render({ model, el: host }: RenderProps): () => void {
         hoverCell,
         data: shown.data,
         T: entry.T,
+        grid: g,
         aggregatedBlock: block,
         hidden: hide ? hide.hidden : null,
       }),
@@ -269,10 +304,12 @@ function render({ model, el: host }: RenderProps): () => void {
       nHeads: mt.n_heads,
       weightings: mt.weightings,
       headLocked: Boolean(mt.summary),
+      pooled: pooled(),
     });
-    segments.update(m.get("segment") ?? "all", mt.segment_b_start, T());
+    segments.update(m.get("segment") ?? "all", pooled() ? null : mt.segment_b_start, T());
     gridCaption.textContent = gridCaptionText(m.get("threshold") ?? 0.3);
-    const entry = T() > 0 ? client.get(layer, head, w) : undefined;
+    const spec = wantSpec(pre.width);
+    const entry = T() > 0 ? client.get(layer, head, w, spec) : undefined;
     renderHeader(header, {
       meta: { ...mt, T: T() },
       layer,
@@ -284,9 +321,16 @@ function render({ model, el: host }: RenderProps): () => void {
       loading: !entry && T() > 0,
     });
     if (!entry) {
-      if (T() > 0) client.request(layer, head, w);
-      if (drawn)
-        paint(drawn, pre); // keep the last slice on screen while the new one is in flight
+      if (spec) requestSoon(layer, head, w, spec);
+      else if (T() > 0) client.request(layer, head, w);
+      // keep the last slice on screen while the new one is in flight; pooled runs draw the
+      // finest cached region that covers the view (a coarser block while a zoom loads)
+      const region = zoom.region(T());
+      const stand = spec
+        ? (client.best(layer, head, w, region) ??
+          (drawn?.grid && covers(drawn.grid, region) ? drawn : null))
+        : drawn;
+      if (stand) paint(stand, pre);
       else {
         const text =
           T() > 0 ? "Waiting for the attention slice from the kernel…" : "No tokens yet.";
@@ -295,7 +339,8 @@ function render({ model, el: host }: RenderProps): () => void {
       return;
     }
     paint(entry, pre);
-    client.prefetch(layer, head, w, mt.n_layers, mt.summary ? 0 : mt.n_heads); // summary: means only
+    const nHeads = mt.summary ? 0 : mt.n_heads; // summary: means only
+    client.prefetch(layer, head, w, mt.n_layers, nHeads, spec);
   }
 
   function setHover(i: number, cell: [number, number] | null): void {
@@ -366,7 +411,8 @@ function render({ model, el: host }: RenderProps): () => void {
           if (w === lastWidth || !win) return;
           lastWidth = w;
           win.cancelAnimationFrame(frame);
-          frame = win.requestAnimationFrame(() => (drawn ? paint(drawn) : redraw()));
+          // pooled runs redraw: the pixels (so the bins asked for) may have changed
+          frame = win.requestAnimationFrame(() => (drawn && !pooled() ? paint(drawn) : redraw()));
         });
   ro?.observe(figure);
 
@@ -379,6 +425,7 @@ function render({ model, el: host }: RenderProps): () => void {
     ro?.disconnect();
     unbindCanvas();
     zoom.dispose();
+    clearTimeout(soon);
     win?.cancelAnimationFrame(frame);
     root.remove();
   };

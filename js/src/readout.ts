@@ -2,6 +2,7 @@
 // queries each score averages over, share of attention on sinks, kept top-p mass, and the
 // weights of the focused query or hovered cell). Pure.
 
+import { binOf } from "./bins";
 import { type Piece, pct } from "./header";
 import type { Pruned } from "./prune";
 import { alphaText, sinkList, sinkMask } from "./sinks";
@@ -20,6 +21,8 @@ export interface ReadoutInput {
   hoverCell: [number, number] | null;
   data: Float32Array;
   T: number;
+  /** a pooled slice: `data` holds [rows.length - 1, cols.length - 1] cells on these edges */
+  grid?: { rows: Int32Array; cols: Int32Array; pool: string } | null;
   aggregatedBlock: number;
   /** set when sinks are hidden: rows left empty and mean row mass removed */
   hidden: { emptyRows: number; removed: number } | null;
@@ -63,7 +66,23 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
     ]);
   }
 
-  if (r.hoverCell) {
+  const g = r.grid;
+  if (r.hoverCell && g) {
+    const [q, k] = r.hoverCell;
+    const [i, j] = [binOf(g.rows, q), binOf(g.cols, k)];
+    const v = r.data[i * (g.cols.length - 1) + j].toFixed(3);
+    const [qa, qb, ka, kb] = [g.rows[i], g.rows[i + 1] - 1, g.cols[j], g.cols[j + 1] - 1];
+    const exact = qa === qb && ka === kb;
+    const range = (a: number, b: number) => (a === b ? `#${a}` : `#${a}–${b}`);
+    lines.push(
+      exact
+        ? [`A[q=${tok(r.tokens, q)}, k=`, key(k), `] = ${v} · key #${k}: ${alpha(k)}`]
+        : [
+            `${g.pool} of A over queries ${range(qa, qb)}, keys ${range(ka, kb)} = ${v} ` +
+              `(zoom in for single tokens) · key #${k}: ${alpha(k)}`,
+          ],
+    );
+  } else if (r.hoverCell) {
     const [q, k] = r.hoverCell;
     lines.push([
       `A[q=${tok(r.tokens, q)}, k=`,

@@ -78,6 +78,22 @@ export function shareOnSinks(data: ArrayLike<number>, T: number, mask: ArrayLike
   return total / T;
 }
 
+/**
+ * shareOnSinks from the D1 scores alone (a pooled slice no longer holds every value): a
+ * key's column sum is alpha[k] * |Q(k)|, so the mean row mass on sinks is their sum over T.
+ */
+export function shareFromScores(
+  alpha: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  causal: boolean,
+) {
+  const T = alpha.length;
+  if (T === 0) return 0;
+  let total = 0;
+  for (let k = 0; k < T; k++) if (mask[k]) total += alpha[k] * querySupport(k, T, causal);
+  return total / T;
+}
+
 /** A slice with the sink keys' columns removed and each row renormalised. */
 export interface Hidden {
   /** [T, T] row-major: rows sum to 1, or are all 0 when all their mass was on sinks. */

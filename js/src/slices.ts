@@ -1,13 +1,23 @@
-// Slices: asks Python for [T, T] attention slices, decodes replies (and unsolicited prefetch
-// pushes) into a bounded per-view LRU, de-duplicates requests in flight and prefetches
-// neighbours. Derived per-slice data (sink scores, pruned arcs, the slice with sinks hidden)
-// is memoised on the entry. Replies may carry per-token stats (norms strip), checked here.
+// Slices: asks Python for [T, T] attention slices (pooled runs: regions pooled to the view's
+// pixels), decodes replies (and unsolicited prefetch pushes) into a bounded per-view LRU,
+// de-duplicates requests in flight and prefetches neighbours. Derived per-slice data (sink
+// scores, pruned arcs, the slice with sinks hidden) is memoised on the entry. Replies may carry
+// per-token stats (norms strip), checked here.
 
-import { InFlight, LRU, sliceKey } from "./cache";
+import { binEdges } from "./bins";
+import { InFlight, LRU, type Spec, sliceKey } from "./cache";
 import { decode } from "./codec";
 import { type Pruned, pruneMatrix } from "./prune";
 import { type Hidden, hideSinks, sinkScores } from "./sinks";
-import type { Bytes, Decoded, Encoding, TokenStats, Weighting, WidgetModel } from "./types";
+import type { Bytes, Decoded, Encoding, Pool, TokenStats, Weighting, WidgetModel } from "./types";
+import type { Region } from "./zoom";
+
+/** A region of a pooled run: its spec, the bin edges (absolute positions) and the pooling. */
+export interface Grid extends Spec {
+  rows: Int32Array;
+  cols: Int32Array;
+  pool: Pool;
+}
 
 export const TOP_P = 0.9;
 export const MAX_ARCS_PER_QUERY = 16;
@@ -15,7 +25,10 @@ export const MAX_ARCS_PER_QUERY = 16;
 export interface Entry {
   key: string;
   T: number;
+  /** [T, T] row-major; with `grid`, [rows.length - 1, cols.length - 1] cells of the region */
   data: Float32Array;
+  /** set for a region of a pooled run (its D1 scores `alpha` came with it) */
+  grid?: Grid;
   /** per-token norms of this (layer, head); null when the run has none */
   stats: TokenStats | null;
   /** how the values travelled, as the reply states it (null or absent when it did not say) */
@@ -97,6 +110,37 @@ export function quantNote(e: Pick<Entry, "encoding" | "errorBound">): string {
   return `values quantised to 8 bits${bound}`;
 }
 
+/**
+ * The spec to ask for: `region` pooled into at most `bins` blocks a side, bins null when the
+ * region is no longer than bins on either axis (every position; the kernel's rule too).
+ */
+export function specFor(region: Region, bins: number): Spec {
+  const span = Math.max(region.q1 - region.q0, region.k1 - region.k0);
+  const { q0, q1, k0, k1 } = region;
+  return { q0, q1, k0, k1, bins: bins >= span ? null : bins };
+}
+
+/** Whether a spec's region holds every position of `r`. */
+export const covers = (g: Spec, r: Region) =>
+  g.q0 <= r.q0 && g.q1 >= r.q1 && g.k0 <= r.k0 && g.k1 >= r.k1;
+
+/** Positions per cell of a grid entry along its coarser axis. */
+export function coarseness(g: Grid): number {
+  const w = (e: Int32Array) => (e[e.length - 1] - e[0]) / Math.max(1, e.length - 1);
+  return Math.max(w(g.rows), w(g.cols));
+}
+
+const pairOf = (x: unknown, T: number): [number, number] | null =>
+  Array.isArray(x) &&
+  x.length === 2 &&
+  Number.isInteger(x[0]) &&
+  Number.isInteger(x[1]) &&
+  0 <= x[0] &&
+  x[0] < x[1] &&
+  x[1] <= T
+    ? [x[0], x[1]]
+    : null;
+
 /** What a view says once its kernel is gone: Jupyter's comm throws on every send then. */
 export const LOST_KERNEL =
   "This view has lost its kernel (restarted or shut down); re-run the cell to reconnect.";
@@ -105,7 +149,7 @@ export class SliceClient {
   private readonly cache = new LRU<Entry>(64);
   private readonly inflight = new InFlight();
   /** neighbours still to prefetch, nearest first; sent one at a time (see `pump`) */
-  private queue: [number, number, Weighting][] = [];
+  private queue: [number, number, Weighting, Spec | null][] = [];
 
   /**
    * @param expectT returns the current T; slices of another shape (an older text) are dropped.
@@ -119,20 +163,44 @@ export class SliceClient {
     private readonly onError: (message: string) => void,
   ) {}
 
-  get(layer: number, head: number, weighting: Weighting): Entry | undefined {
-    return this.cache.get(sliceKey(layer, head, weighting));
+  get(layer: number, head: number, weighting: Weighting, spec?: Spec | null): Entry | undefined {
+    return this.cache.get(sliceKey(layer, head, weighting, spec));
   }
 
-  pending(layer: number, head: number, weighting: Weighting): boolean {
-    return this.inflight.has(sliceKey(layer, head, weighting));
+  pending(layer: number, head: number, weighting: Weighting, spec?: Spec | null): boolean {
+    return this.inflight.has(sliceKey(layer, head, weighting, spec));
+  }
+
+  /**
+   * The finest cached region of (layer, head, weighting) that covers `region` (drawn while
+   * the wanted one is in flight), or undefined.
+   */
+  best(layer: number, head: number, weighting: Weighting, region: Region): Entry | undefined {
+    const prefix = `${sliceKey(layer, head, weighting)}|`;
+    let found: Entry | undefined;
+    for (const e of this.cache.values()) {
+      if (!e.grid || !e.key.startsWith(prefix) || !covers(e.grid, region)) continue;
+      if (!found?.grid || coarseness(e.grid) < coarseness(found.grid)) found = e;
+    }
+    return found;
   }
 
   /** Send a request unless the slice is cached or already asked for. */
-  request(layer: number, head: number, weighting: Weighting): void {
-    const key = sliceKey(layer, head, weighting);
+  request(layer: number, head: number, weighting: Weighting, spec?: Spec | null): void {
+    const key = sliceKey(layer, head, weighting, spec);
     if (this.cache.has(key) || !this.inflight.begin(key, Date.now())) return;
     try {
-      this.model.send({ kind: "request", layer, head, weighting });
+      if (!spec) this.model.send({ kind: "request", layer, head, weighting });
+      else {
+        const { q0, q1, k0, k1 } = spec;
+        // bins at least the span asks for every position (the kernel's default is pooled)
+        const bins = spec.bins ?? Math.max(q1 - q0, k1 - k0);
+        const region = {
+          queries: [q0, q1] as [number, number],
+          keys: [k0, k1] as [number, number],
+        };
+        this.model.send({ kind: "request", layer, head, weighting, ...region, bins, pool: "max" });
+      }
     } catch {
       this.inflight.end(key); // the comm is gone (kernel restarted or shut down)
       this.onError(LOST_KERNEL);
@@ -145,7 +213,14 @@ export class SliceClient {
    * slice the user asks for next queues behind at most one prefetch. A new call replaces the
    * neighbours still queued from an earlier view.
    */
-  prefetch(layer: number, head: number, weighting: Weighting, nLayers: number, nHeads: number) {
+  prefetch(
+    layer: number,
+    head: number,
+    weighting: Weighting,
+    nLayers: number,
+    nHeads: number,
+    spec: Spec | null = null,
+  ) {
     const around: [number, number][] = [
       [layer + 1, head],
       [layer - 1, head],
@@ -154,7 +229,7 @@ export class SliceClient {
     ];
     this.queue = around
       .filter(([l, h]) => l >= 0 && l < nLayers && h >= -1 && h < nHeads)
-      .map(([l, h]) => [l, h, weighting]);
+      .map(([l, h]) => [l, h, weighting, spec]);
     this.pump();
   }
 
@@ -162,8 +237,8 @@ export class SliceClient {
   private pump(): void {
     this.inflight.prune(Date.now());
     while (this.inflight.size === 0 && this.queue.length > 0) {
-      const [l, h, w] = this.queue.shift() as [number, number, Weighting];
-      this.request(l, h, w); // no-op when cached: then the loop tries the next one
+      const [l, h, w, spec] = this.queue.shift() as [number, number, Weighting, Spec | null];
+      this.request(l, h, w, spec); // no-op when cached: then the loop tries the next one
     }
   }
 
@@ -176,6 +251,10 @@ export class SliceClient {
       return;
     }
     if (msg.kind !== "slice") return;
+    if (msg.queries !== undefined) {
+      this.handleRegion(msg, buffers);
+      return;
+    }
     const key = sliceKey(Number(msg.layer), Number(msg.head), String(msg.weighting));
     this.inflight.end(key);
     const buf = buffers?.[0];
@@ -194,6 +273,43 @@ export class SliceClient {
     if (dec.shape.length !== 2 || dec.shape[0] !== T || dec.shape[1] !== T) return; // stale text
     const stats = parseStats(msg.stats, T);
     this.cache.set(key, { key, T, data: dec.data, stats, ...parseEncoding(msg) });
+    this.onSlice(key);
+    this.pump();
+  }
+
+  /** A region reply of a pooled run: [n_q, n_k] cells on bin edges, sink scores in buffers[1]. */
+  private handleRegion(msg: Record<string, unknown>, buffers: Bytes[] | undefined): void {
+    const T = this.expectT();
+    const q = pairOf(msg.queries, T);
+    const k = pairOf(msg.keys, T);
+    const bins = msg.bins === null ? null : Number(msg.bins);
+    if (!q || !k || (bins !== null && !(Number.isInteger(bins) && bins >= 1))) return; // stale
+    const spec: Spec = { q0: q[0], q1: q[1], k0: k[0], k1: k[1], bins };
+    const key = sliceKey(Number(msg.layer), Number(msg.head), String(msg.weighting), spec);
+    this.inflight.end(key);
+    if (!buffers?.[0] || !buffers[1]) {
+      this.onError(`Slice ${key} arrived without its bytes; re-run the cell to reconnect.`);
+      return;
+    }
+    let dec: Decoded;
+    let alpha: Decoded;
+    try {
+      dec = decode(buffers[0]);
+      alpha = decode(buffers[1]);
+    } catch (e) {
+      this.onError(`Could not decode slice ${key}: ${(e as Error).message}`);
+      return;
+    }
+    const rows = binEdges(spec.q0, spec.q1, bins ?? spec.q1 - spec.q0);
+    const cols = binEdges(spec.k0, spec.k1, bins ?? spec.k1 - spec.k0);
+    const [nr, nc] = [rows.length - 1, cols.length - 1];
+    if (dec.shape.length !== 2 || dec.shape[0] !== nr || dec.shape[1] !== nc) return; // stale
+    if (alpha.shape.length !== 1 || alpha.shape[0] !== T) return;
+    const pool: Pool = msg.pool === "mean" ? "mean" : "max";
+    const grid: Grid = { ...spec, rows, cols, pool };
+    const stats = parseStats(msg.stats, T);
+    const entry = { key, T, data: dec.data, stats, grid, alpha: alpha.data };
+    this.cache.set(key, { ...entry, ...parseEncoding(msg) });
     this.onSlice(key);
     this.pump();
   }

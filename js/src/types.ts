@@ -24,6 +24,13 @@ export interface Meta {
    * (before the final norm)", "last block output" (no final norm), or "" when unknown.
    */
   last_hidden?: string;
+  /**
+   * True above T = 2048 (slices.POOL_ABOVE_T): the matrix view asks for regions pooled to its
+   * pixels; arcs, hidden sinks and segment filters (which need every value) are not offered.
+   */
+  pooled?: boolean;
+  /** Most blocks a side a pooled request asks for (slices.POOL_BINS; what the kernel warms). */
+  pool_bins?: number;
 }
 
 /** The synced traits. `head = -1` means "mean of heads"; `selected` is a token index. */
@@ -51,12 +58,22 @@ export interface Traits {
   snapshot?: { reply: Record<string, unknown>; data: string } | Record<string, never>;
 }
 
-/** Browser -> Python: ask for one [T, T] slice. */
+export type Pool = "max" | "mean";
+
+/**
+ * Browser -> Python: ask for one slice: the whole [T, T] one, or (pooled runs) the region
+ * queries x keys (half-open [start, stop) ranges), each axis longer than `bins` pooled into
+ * `bins` blocks by `pool` (max by default: a sink column stays visible).
+ */
 export interface SliceRequest {
   kind: "request";
   layer: number;
   head: number;
   weighting: Weighting;
+  queries?: [number, number];
+  keys?: [number, number];
+  bins?: number;
+  pool?: Pool;
 }
 
 /**
@@ -85,6 +102,15 @@ export interface SliceReply {
   error_bound: number;
   /** null for runs without hidden-state norms: the norms strip is hidden. */
   stats: TokenStats | null;
+  /**
+   * Region replies only (pooled runs): the ranges served, the blocks a side (null: every
+   * position) and the pooling. The slice is [n_q, n_k] with edges binEdges(q0, q1, bins ??
+   * q1 - q0) (bins.ts); buffers[1] holds float16 [T]: every key's D1 sink score.
+   */
+  queries?: [number, number];
+  keys?: [number, number];
+  bins?: number | null;
+  pool?: Pool;
 }
 
 /** Python -> browser: a request could not be served. */

@@ -37,11 +37,15 @@ export class ZoomControl {
     return this.zoom && matrix ? ` · zoom: ${regionText(this.zoom, T)}` : "";
   }
 
-  /** Caption under the figure: the visible range (matrix view) and the quantisation note. */
-  caption(matrix: boolean, T: number, quant: string): void {
+  /**
+   * Caption under the figure: the visible range (matrix view), how the cells were pooled
+   * (pooled runs: "max-pooled blocks of 4 × 4 tokens") and the quantisation note.
+   */
+  caption(matrix: boolean, T: number, quant: string, pooled = ""): void {
     const parts = matrix
       ? [`Showing ${regionText(this.region(T), T)}; drag to zoom, Ctrl + wheel to zoom in or out`]
       : [];
+    if (pooled && matrix) parts.push(pooled);
     if (quant) parts.push(quant);
     this.parts.figText.textContent = parts.join(" · ");
     this.parts.figCaption.hidden = parts.length === 0;

@@ -70,3 +70,26 @@ describe("the readout states every sink score with the queries it averages over"
     expect(other[1]).toBe("#4 “d”"); // alpha[4] = 0.05: one query, and below ε
   });
 });
+
+describe("readout of a pooled slice", () => {
+  // CAUSAL_5 max-pooled on rows [0, 2, 5] x keys [0, 2, 5]
+  const rows = Int32Array.from([0, 2, 5]);
+  const cols = Int32Array.from([0, 2, 5]);
+  const cells = Float32Array.from([0.9, 0, 0.8, 0.5]);
+  const grid = { rows, cols, pool: "max" };
+
+  it("names the block under the pointer and its pooled value", () => {
+    const lines = readoutLines(input({ view: "matrix", data: cells, grid, hoverCell: [3, 1] }));
+    const text = lines.map((l) => l.map((p) => (typeof p === "string" ? p : p.sink)).join(""));
+    expect(text[2]).toMatch(/^max of A over queries #2–4, keys #0–1 = 0\.800 \(zoom in/);
+  });
+
+  it("gives the exact value when the cell is one token pair", () => {
+    const one = { rows: Int32Array.from([0, 1, 5]), cols: Int32Array.from([0, 1, 5]), pool: "max" };
+    const lines = readoutLines(
+      input({ view: "matrix", data: cells, grid: one, hoverCell: [0, 0] }),
+    );
+    const text = lines.map((l) => l.map((p) => (typeof p === "string" ? p : p.sink)).join(""));
+    expect(text[2]).toMatch(/^A\[q=#0 “<s>”, k=#0 “<s>”\] = 0\.900/);
+  });
+});

@@ -9,6 +9,7 @@ import {
   quantNote,
   roundUp,
   SliceClient,
+  specFor,
 } from "../src/slices";
 import type { SliceRequest, WidgetModel } from "../src/types";
 
@@ -147,5 +148,102 @@ describe("SliceClient", () => {
     expect(c.size).toBe(1);
     c.prune(100);
     expect(c.size).toBe(0);
+  });
+});
+
+describe("SliceClient, pooled runs", () => {
+  const T = 12;
+  const full = { q0: 0, q1: T, k0: 0, k1: T };
+  // a region reply: [n_q, n_k] cells on binEdges, every key's sink score in buffers[1]
+  const region = (spec: ReturnType<typeof specFor>, layer = 0, head = 1) => {
+    const nq = spec.bins === null ? spec.q1 - spec.q0 : Math.min(spec.bins, spec.q1 - spec.q0);
+    const nk = spec.bins === null ? spec.k1 - spec.k0 : Math.min(spec.bins, spec.k1 - spec.k0);
+    const cells = Array.from({ length: nq * nk }, (_, i) => (i % 7) / 8);
+    const alpha = Array.from({ length: T }, (_, k) => (k === 0 ? 0.75 : 0.01));
+    const msg = {
+      kind: "slice",
+      layer,
+      head,
+      weighting: "raw",
+      queries: [spec.q0, spec.q1],
+      keys: [spec.k0, spec.k1],
+      bins: spec.bins,
+      pool: "max",
+    };
+    return [msg, [new DataView(encode([nq, nk], cells)), new DataView(encode([T], alpha))]] as [
+      Record<string, unknown>,
+      DataView[],
+    ];
+  };
+
+  it("asks for a region pooled to the bins, or exact once it fits them", () => {
+    expect(specFor(full, 4)).toEqual({ ...full, bins: 4 });
+    expect(specFor({ q0: 2, q1: 6, k0: 0, k1: 3 }, 4).bins).toBeNull();
+    const { c, sent } = setup(T);
+    c.request(0, 1, "raw", specFor(full, 4));
+    c.request(0, 1, "raw", specFor({ q0: 2, q1: 6, k0: 0, k1: 3 }, 4));
+    expect(sent).toEqual([
+      {
+        kind: "request",
+        layer: 0,
+        head: 1,
+        weighting: "raw",
+        queries: [0, 12],
+        keys: [0, 12],
+        bins: 4,
+        pool: "max",
+      },
+      // exact: bins = the longer side, so the kernel keeps every position
+      {
+        kind: "request",
+        layer: 0,
+        head: 1,
+        weighting: "raw",
+        queries: [2, 6],
+        keys: [0, 3],
+        bins: 4,
+        pool: "max",
+      },
+    ]);
+  });
+
+  it("stores a region reply on its bin edges, with the sink scores that came with it", () => {
+    const { c, arrived, errors } = setup(T);
+    const spec = specFor(full, 5);
+    c.request(0, 1, "raw", spec);
+    const [msg, bufs] = region(spec);
+    c.handle(msg, bufs);
+    expect(errors).toEqual([]);
+    expect(arrived).toEqual(["0|1|raw|0-12|0-12|5"]);
+    expect(c.pending(0, 1, "raw", spec)).toBe(false);
+    const e = c.get(0, 1, "raw", spec);
+    expect(e?.grid && Array.from(e.grid.rows)).toEqual([0, 2, 4, 7, 9, 12]);
+    expect(e?.data.length).toBe(25);
+    expect(e && alphaOf(e, true)[0]).toBe(0.75); // not recomputed from pooled cells
+    // the coarse region stands in for a zoom inside it until the exact block arrives
+    const zoom = { q0: 4, q1: 8, k0: 0, k1: 4 };
+    expect(c.best(0, 1, "raw", zoom)?.key).toBe(e?.key);
+    expect(c.best(0, 2, "raw", zoom)).toBeUndefined();
+    const [m2, b2] = region(specFor(zoom, 5));
+    c.handle(m2, b2);
+    expect(c.best(0, 1, "raw", zoom)?.key).toBe("0|1|raw|4-8|0-4|exact"); // the finer one
+    expect(c.best(0, 1, "raw", full)?.key).toBe(e?.key); // the block does not cover it all
+  });
+
+  it("drops regions of another text and says so when the sink scores are missing", () => {
+    const { c, arrived, errors } = setup(T);
+    const [msg, bufs] = region(specFor(full, 4));
+    c.handle({ ...msg, queries: [0, 99] }, bufs); // another (longer) text: stale
+    c.handle({ ...msg, bins: 3 }, bufs); // the shape does not match the edges: stale
+    c.handle(msg, [bufs[0]]);
+    expect(arrived).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/arrived without its bytes/);
+  });
+
+  it("prefetches neighbours at the same region and bins", () => {
+    const { c, sent } = setup(T);
+    c.prefetch(0, 1, "raw", 2, 3, specFor(full, 4));
+    expect(sent[0]).toMatchObject({ layer: 1, head: 1, queries: [0, 12], bins: 4 });
   });
 });

@@ -1,16 +1,20 @@
-// Matrix painter: the visible region of the [T, T] slice (all of it, or a zoomed block) as a
-// heatmap (rows = queries, columns = keys) through ImageData, aggregated by max per pixel
-// block when the region exceeds the pixels; sink columns marked above, selection outlined,
-// a rubber band while dragging, axis labels (thinned) and a colour bar.
+// Matrix painter: the visible region of the [T, T] slice (all of it, or a zoomed block; for
+// pooled runs, cells on bin edges) as a heatmap (rows = queries, columns = keys) through
+// ImageData, aggregated by max per pixel block when the region exceeds the pixels; sink
+// columns marked above, selection outlined, a rubber band while dragging, axis labels
+// (thinned) and a colour bar.
 
-import { aggregateRegion, blockEdges } from "../aggregate";
+import { aggregateGrid, aggregateRegion, blockEdges } from "../aggregate";
 import { labelDrop, niceEvery, stripLayout, truncate } from "../layout";
 import { mix, rgbCss } from "../scale";
 import { fullRegion, type Region } from "../zoom";
 import { fitCanvas, fitText, maxLabelWidth, pixelRatio, type Theme } from "./theme";
 
 export interface MatrixInput {
+  /** [T, T] row-major; with `grid`, [rows.length - 1, cols.length - 1] pooled cells */
   data: Float32Array;
+  /** bin edges (absolute positions) of a pooled slice's cells; covers the region drawn */
+  grid?: { rows: Int32Array; cols: Int32Array } | null;
   T: number;
   causal: boolean;
   labels: string[];
@@ -37,6 +41,9 @@ export interface MatrixHit {
   n: number;
 }
 
+/** Largest side of the heatmap in CSS pixels. */
+export const MAX_SIDE = 620;
+
 /** Colour scale exponent: the image loop below hard-codes the square root. */
 export const GAMMA = 0.5;
 const TITLE_H = 24;
@@ -54,7 +61,9 @@ export class MatrixPainter {
     const nc = Math.min(n, R.k1 - R.k0);
     const key = [a.data, nr, nc, a.theme.lut, R.q0, R.q1, R.k0, R.k1];
     if (key.every((v, i) => v === this.key[i])) return off;
-    const vals = aggregateRegion(a.data, a.T, R, nr, nc);
+    const vals = a.grid
+      ? aggregateGrid(a.data, a.grid.rows, a.grid.cols, R, nr, nc)
+      : aggregateRegion(a.data, a.T, R, nr, nc);
     const re = blockEdges(R.q1 - R.q0, nr);
     const ce = blockEdges(R.k1 - R.k0, nc);
     off.width = nc;
@@ -100,18 +109,18 @@ export class MatrixPainter {
     if (!probe) throw new Error("This browser gave no 2D canvas context; the widget cannot draw.");
     const cut = (s: string) => truncate(s, 12);
     // token labels only fit when cells are >= 11 px, i.e. for a few tokens: measure only then
-    const maybe = 620 / span >= 11;
+    const maybe = MAX_SIDE / span >= 11;
     const shown = maybe
       ? [...a.labels.slice(R.q0, R.q1), ...a.labels.slice(R.k0, R.k1)]
       : ([] as string[]);
     const maxW = maybe ? Math.min(maxLabelWidth(probe, shown, `11px ${th.mono}`, cut), 90) : 40;
     const rm = 70;
     let lm = maxW + 26;
-    let size = Math.max(60, Math.min(a.width - lm - rm, 620));
+    let size = Math.max(60, Math.min(a.width - lm - rm, MAX_SIDE));
     const labels = maybe && size / span >= 11;
     if (!labels) {
       lm = 56;
-      size = Math.max(60, Math.min(a.width - lm - rm, 620));
+      size = Math.max(60, Math.min(a.width - lm - rm, MAX_SIDE));
     }
     const x0 = lm;
     const y0 = TITLE_H + 16;
