@@ -48,8 +48,9 @@ MAX_CELLS = 2048 * 2048
 # budget, so that later switches find them ready. SmolLM2 at T = 1024: all 300 in 150 MB.
 # Pooled runs warm the whole region at POOL_BINS: 0.5 MB each in uint8.
 WARM_BUDGET_BYTES = 256 * 2**20
-# Query rows per block when a sink score is summed from exact rows (norm weighting, pooled)
-_ROWS = 256
+# Bytes of float32 rows read at once when a sink score is summed from exact rows (norm
+# weighting, pooled runs): 1024 rows at T = 8192
+_ROWS_BYTES = 32 * 2**20
 
 # (layer, head, weighting, q0, q1, k0, k1, bins or None, pool); bins None: every position
 Key = tuple[int, int, str, int, int, int, int, "int | None", str]
@@ -256,7 +257,7 @@ class SliceServer:
         mean of heads, the mean of the heads' scores) under ``weighting``.
 
         Raw scores come from ``run.sink_scores()``; norm-weighted ones are summed from exact
-        rows, ``_ROWS`` queries at a time (never a whole ``[T, T]`` slice at once).
+        rows, ``_ROWS_BYTES`` of them at a time (never a whole ``[T, T]`` slice at once).
         """
         self.check(layer, head, weighting)
         run = self.run
@@ -265,8 +266,9 @@ class SliceServer:
             return np.asarray(alpha.mean(axis=0) if head == MEAN_HEAD else alpha[head], np.float32)
         T = run.T
         sums = np.zeros(T, np.float64)
-        for q0 in range(0, T, _ROWS):
-            q1 = min(T, q0 + _ROWS)
+        step = max(64, _ROWS_BYTES // (4 * T))
+        for q0 in range(0, T, step):
+            q1 = min(T, q0 + step)
             sums += run.slice(layer, head, queries=(q0, q1), weighting=weighting).sum(axis=0)
         return (sums / metrics.query_counts(T, T, run.meta.causal)).astype(np.float32)
 
