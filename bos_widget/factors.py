@@ -98,24 +98,33 @@ def probs(
     """
     n, t_k = q.shape[1], k.shape[1]
     lo, hi = rule.visible(q0, q0 + n, t_q, t_k)
-    keys = _expand(k[:, lo:hi], heads, n_heads).float()
-    logits = torch.matmul(q.float(), keys.transpose(1, 2)) * rule.scale
+    keys = _expand(k[:, lo:hi], heads, n_heads).float().transpose(1, 2)
+    ok = rule.allowed(q0, q0 + n, lo, hi, t_q, t_k, q.device)
+    bias = None
     if rule.rel_bias is not None:
         idx = torch.arange(lo, hi)[None, :] - torch.arange(q0, q0 + n)[:, None] + t_q - 1
-        logits = logits + rule.rel_bias[heads.cpu()][:, idx].to(logits.device)
+        bias = rule.rel_bias[heads.cpu()][:, idx].to(q.device)  # [h, n, hi - lo]
+    if ok is not None and not rule.softcap:  # the mask rides in the matmul's output add
+        mask = torch.zeros(ok.shape, dtype=torch.float32, device=q.device)
+        mask.masked_fill_(~ok, float("-inf"))
+        bias = mask if bias is None else bias + mask
+        ok = None
+    if bias is not None:
+        bias = bias.expand(q.shape[0], n, hi - lo)
+        logits = torch.baddbmm(bias, q.float(), keys, alpha=rule.scale)
+    else:
+        logits = torch.bmm(q.float(), keys).mul_(rule.scale)
     if rule.softcap:
         logits = torch.tanh(logits / rule.softcap) * rule.softcap
-    ok = rule.allowed(q0, q0 + n, lo, hi, t_q, t_k, q.device)
     if ok is not None:
-        logits = logits.masked_fill(~ok, float("-inf"))
+        logits.masked_fill_(~ok, float("-inf"))
     if rule.sinks is not None:
         extra = rule.sinks.to(logits.device, torch.float32)[heads].reshape(-1, 1, 1)
         top = torch.maximum(logits.amax(-1, keepdim=True), extra)
         e = torch.exp(logits - top)
-        p = e / (e.sum(-1, keepdim=True) + torch.exp(extra - top))
-    else:
-        p = torch.softmax(logits, dim=-1)
-    return torch.nan_to_num(p, nan=0.0), lo, hi
+        return e / (e.sum(-1, keepdim=True) + torch.exp(extra - top)), lo, hi
+    # every query sees at least itself (or, bidirectional, every key): no empty row
+    return torch.softmax(logits, dim=-1), lo, hi
 
 
 def block_rows(n_heads: int, t_k: int) -> int:

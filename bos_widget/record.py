@@ -74,23 +74,38 @@ class Recording:
     groups: dict[str, GroupRecord] = field(default_factory=dict)
     failed: str = ""
 
-    def record(self, module: nn.Module, query: Any, key: Any, value: Any, mask: Any, **kw: Any):
+    fuse: bool = False  # compute the layer's output in the measuring pass (CPU, sdpa/eager)
+
+    def record(
+        self, module: nn.Module, query: Any, key: Any, value: Any, mask: Any, **kw: Any
+    ) -> torch.Tensor | None:
+        """Record one call; with ``fuse``, return the attention output ``[1, T, H, d]``."""
         site = self.sites.get(id(module))
         if site is None or self.failed:
-            return
+            return None
         rule, why = _rule(module, query, key, mask, kw)
         if rule is None:
             self.failed = f"{site.name}: {why}"
-            return
+            return None
         group = self.groups.setdefault(site.group, GroupRecord(_count(self.sites, site.group)))
         q, k = query[0].detach(), key[0].detach()
         where = self.device or q.device
         group.factors[site.layer] = LayerFactors(
             q.to(where, self.dtype, copy=True), k.to(where, self.dtype, copy=True), rule
         )
-        _measure(group, site, q.float(), k.float(), value[0].detach().float(), rule, self.keep_maps)
+        out = _measure(
+            group,
+            site,
+            q.float(),
+            k.float(),
+            value[0].detach().float(),
+            rule,
+            self.keep_maps,
+            fuse=self.fuse and float(kw.get("dropout") or 0.0) == 0.0,
+        )
         if self.progress is not None:
             self.progress.update(1)
+        return None if out is None else out.transpose(0, 1)[None].to(query.dtype).contiguous()
 
 
 def _count(sites: dict[int, AttentionSite], group: str) -> int:
@@ -181,8 +196,10 @@ def _measure(
     v: torch.Tensor,
     rule: Rule,
     keep_maps: bool,
-) -> None:
-    """D1 of every key, D3 share of key 0 and the per-token norms of one layer, blockwise."""
+    fuse: bool = False,
+) -> torch.Tensor | None:
+    """D1 of every key, D3 share of key 0 and the per-token norms of one layer, blockwise;
+    with ``fuse`` also the layer's output ``[H, T_q, d]`` (``A v``, eager's math)."""
     H, t_q, _ = q.shape
     t_k = k.shape[1]
     layer = site.layer
@@ -202,23 +219,27 @@ def _measure(
     colsum = torch.zeros((H, t_k), dtype=torch.float64, device=q.device)
     first = torch.zeros(H, dtype=torch.float64, device=q.device)
     later = torch.zeros(H, dtype=torch.float64, device=q.device)
+    out = torch.empty((H, t_q, v.shape[-1]), dtype=torch.float32, device=q.device) if fuse else None
     step = block_rows(H, t_k)
     for q0 in range(0, t_q, step):
         q1 = min(t_q, q0 + step)
         p, lo, hi = probs(q[:, q0:q1], k, rule, q0, t_q, heads, H)  # [H, n, hi - lo]
-        colsum[:, lo:hi] += p.sum(1, dtype=torch.float64)
+        if out is not None:
+            torch.bmm(p, vh[:, lo:hi], out=out[:, q0:q1])
+        colsum[:, lo:hi] += p.sum(1)  # float32 per block, float64 across
         if group.maps is not None:
             group.maps[layer, :, q0:q1, lo:hi] = p.cpu().numpy()
         if fnorm is not None and lo == 0:
             denom = torch.matmul(p, fnorm[:, lo:hi, None])[..., 0]  # [H, n]
             share = torch.where(denom > 0, p[..., 0] * fnorm[:, :1] / denom, 0.0)
-            first += share.sum(1, dtype=torch.float64)
-            later += share[:, 1 if q0 == 0 else 0 :].sum(1, dtype=torch.float64)
+            first += share.sum(1)
+            later += share[:, 1 if q0 == 0 else 0 :].sum(1)
     counts = _counts(t_q, t_k, rule.causal)
     group.sink_scores[layer] = (colsum.cpu().numpy() / counts).astype(np.float32)
     if fnorm is not None:
         group.norm_first[layer] = (first / t_q).cpu().numpy().astype(np.float32)
         group.norm_share0[layer] = (later / max(t_q - 1, 1)).cpu().numpy().astype(np.float32)
+    return out
 
 
 def _counts(t_q: int, t_k: int, causal: bool) -> np.ndarray:

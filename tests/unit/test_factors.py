@@ -61,6 +61,11 @@ def test_single_stack_factors_equal_eager_attention(tok, factory):
     assert model.config._attn_implementation == before == run.meta.attn_implementation
     ids = torch.tensor([run.token_ids])
     _check(run, _eager(model, ids).attentions, run.meta.causal)
+    # the recorded forward is the model's own: the residual stream matches a plain forward
+    with torch.inference_mode():
+        plain = model(ids, output_hidden_states=True).hidden_states
+    norms = np.stack([h[0].float().norm(dim=-1).numpy() for h in plain[:-1]])
+    np.testing.assert_allclose(run.hidden_norms[:-1], norms, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("factory", [tiny.t5, tiny.bart])
