@@ -72,12 +72,25 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
     causal = run.meta.causal
     norm_share0 = np.full((L, H), np.nan, dtype=np.float32)
     raw_share0 = np.full((L, H), np.nan, dtype=np.float32)
-    if run.summary is not None:  # measured layer by layer at capture
-        alpha = run.summary.sink_scores  # [L, H, T]
-        if causal and T > 1:  # query 0 gives key 0 exactly 1 in a causal model
-            raw_share0 = (alpha[..., 0] * T - 1.0) / (T - 1)
-        if run.summary.norm_share0 is not None:
-            norm_share0 = run.summary.norm_share0
+    kept = run.measured or run.summary  # measured layer by layer at capture
+    if kept is not None:
+        alpha = kept.sink_scores  # [L, H, T]
+        if T > 1 and (causal or run.summary is None):
+            # alpha0 * T sums every query's attention to key 0; take query 0's own away
+            # (exactly 1 in a causal model; one cell of the map otherwise)
+            a00 = (
+                np.ones((L, H), np.float32)
+                if causal
+                else np.array(
+                    [
+                        [run.slice(l, h, queries=(0, 1), keys=(0, 1))[0, 0] for h in range(H)]
+                        for l in range(L)
+                    ]
+                )
+            )
+            raw_share0 = (alpha[..., 0] * T - a00) / (T - 1)
+        if kept.norm_share0 is not None:
+            norm_share0 = kept.norm_share0
     else:
         att = run.require_attention()
         alpha = metrics.sink_scores(att, causal)  # [L, H, T]

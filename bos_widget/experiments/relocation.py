@@ -231,7 +231,7 @@ def gu_sink_rate(
                 f"Text {i} has only {run.T} tokens but the protocol needs exactly T={T}; "
                 "pass longer natural text (or a smaller T, and report it)."
             )
-        alpha0 = metrics.sink_scores(run.require_attention(), run.meta.causal)[..., 0]  # [L, H]
+        alpha0 = run.sink_scores()[..., 0]  # [L, H]
         rates.append([metrics.sink_rate(alpha0, e) for e in eps])
         bos.append(run.meta.bos_added)
     per_text = np.asarray(rates)

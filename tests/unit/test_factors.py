@@ -176,3 +176,20 @@ def test_factors_follow_the_device_option(tok):
     assert run.factors.device.type == "cpu"
     run = capture(tiny.llama(), tok, TEXT, device="model")
     assert run.factors.device == next(tiny.llama().parameters()).device
+
+
+@pytest.mark.parametrize("factory", [tiny.llama, tiny.bert])
+def test_sink_report_from_measurements_equals_the_report_from_maps(tok, factory):
+    """sink_report reads what capture measured; the same table comes out of the maps."""
+    import dataclasses
+
+    from bos_widget import sink_report
+
+    run = capture(factory(), tok, TEXT)
+    measured = sink_report(run).table
+    from_maps = sink_report(dataclasses.replace(run, measured=None)).table
+    cols = measured.select_dtypes("number").columns
+    assert list(cols) == list(from_maps.select_dtypes("number").columns)
+    np.testing.assert_allclose(
+        measured[cols].to_numpy(float), from_maps[cols].to_numpy(float), atol=1e-4
+    )
