@@ -24,7 +24,7 @@ import torch
 
 from . import metrics
 
-BLOCK_BYTES = 32 * 2**20  # float32 probabilities held per block of query rows
+BLOCK_BYTES = 16 * 2**20  # float32 probabilities held per block of query rows
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,9 @@ class Rule:
         """bool ``[q1 - q0, hi - lo]`` of the keys each query sees, or ``None`` for all."""
         if not self.causal and not self.window:
             return None
-        rel = (torch.arange(q0, q1, device=device) + (t_k - t_q))[:, None] - torch.arange(
-            lo, hi, device=device
-        )[None, :]  # query position minus key position
+        i32 = torch.int32
+        rows = torch.arange(q0 + t_k - t_q, q1 + t_k - t_q, device=device, dtype=i32)
+        rel = rows[:, None] - torch.arange(lo, hi, device=device, dtype=i32)[None, :]  # q - k
         ok = rel >= 0 if self.causal else torch.ones_like(rel, dtype=torch.bool)
         if self.window:
             ok &= rel < self.window
