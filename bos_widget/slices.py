@@ -103,6 +103,13 @@ class SliceServer:
         self._warmer: threading.Thread | None = None
         self._grids: dict[str, list[list[float]]] = {}
         self._alphas: dict[tuple[int, int, str], bytes] = {}
+        self._scores: np.ndarray | None = None  # run.sink_scores(), read once
+
+    def _sink_scores(self) -> np.ndarray:
+        """``run.sink_scores()`` ``[L, H, T]``, computed once (maps runs sum every map)."""
+        if self._scores is None:
+            self._scores = self.run.sink_scores()
+        return self._scores
 
     @property
     def pooled(self) -> bool:
@@ -243,8 +250,10 @@ class SliceServer:
         if weighting not in self._grids:
             self.check(0, MEAN_HEAD, weighting)
             run = self.run
-            if weighting == "raw":  # measured at capture where it could be
-                alpha0 = run.sink_scores()[..., 0]
+            if weighting == "raw" and (run.measured or run.summary) is not None:
+                alpha0 = self._sink_scores()[..., 0]  # measured at capture
+            elif weighting == "raw":  # maps: one column each, not run.sink_scores()'s sums
+                alpha0 = metrics.first_token_scores(run.require_attention())
             elif run.measured is not None and run.measured.norm_first is not None:
                 alpha0 = run.measured.norm_first
             else:
@@ -262,7 +271,7 @@ class SliceServer:
         self.check(layer, head, weighting)
         run = self.run
         if weighting == "raw":
-            alpha = run.sink_scores()[layer]
+            alpha = self._sink_scores()[layer]
             return np.asarray(alpha.mean(axis=0) if head == MEAN_HEAD else alpha[head], np.float32)
         T = run.T
         sums = np.zeros(T, np.float64)
