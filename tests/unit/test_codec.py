@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bos_widget import codec
+from bos_widget import codec, metrics
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -112,3 +112,25 @@ def test_float16_refuses_values_it_cannot_hold_and_uint8_takes_them():
     with pytest.raises(ValueError, match="uint8"):
         codec.encode(big, "float16")
     np.testing.assert_allclose(codec.decode(codec.encode(big, "uint8")), big, rtol=1e-2)
+
+
+@pytest.mark.parametrize("how", ["max", "mean"])
+def test_a_pooled_causal_slice_packs_as_its_lower_triangle_and_a_region_travels_whole(how):
+    """Pooled slices (slices.POOL_ABOVE_T): on one set of edges a causal map's blocks above the
+    diagonal are all zero, so the lower-triangular packing applies; a block of other rows and
+    columns is a plain [R, C] array."""
+    rng = np.random.default_rng(3)
+    a = np.tril(rng.random((37, 37))).astype(np.float32)
+    a /= a.sum(-1, keepdims=True)
+    edges = metrics.bin_edges(0, 37, 8)
+    pooled = metrics.pool(a, edges, edges, how)
+    blob = codec.encode(pooled, "uint8", lower=True)
+    assert blob[7] == codec.FLAG_LOWER
+    bound = codec.error_bound(pooled, "uint8")
+    np.testing.assert_allclose(codec.decode(blob), pooled, atol=bound)
+    block = metrics.pool(
+        a[20:37, 3:13], metrics.bin_edges(0, 17, 8), metrics.bin_edges(0, 10, 5), how
+    )
+    blob = codec.encode(block, "uint8")
+    assert codec.decode(blob).shape == (8, 5) and blob[7] == 0
+    np.testing.assert_allclose(codec.decode(blob), block, atol=codec.error_bound(block, "uint8"))
