@@ -30,7 +30,7 @@ import anywidget
 
 from . import codec
 from ._version import __version__
-from .slices import MEAN_HEAD, SliceServer
+from .slices import MEAN_HEAD, POOL_ABOVE_T, SliceServer
 
 if TYPE_CHECKING:
     from .widget import AttentionWidget
@@ -131,6 +131,13 @@ def page_data(
     """
     run = widget.run
     server = SliceServer(run, cache_size=1, encoding=encoding)
+    if server.pooled:  # the page answers from embedded slices: it could not zoom in
+        raise ValueError(
+            f"An exported page holds whole [T, T] slices, and above T = {POOL_ABOVE_T} tokens "
+            f"(this run has T = {run.T}) the widget only shows pooled blocks that it asks the "
+            "kernel for as you zoom, which a page without a kernel cannot do. Export a capture "
+            f"of at most {POOL_ABOVE_T} tokens (max_tokens=...)."
+        )
     summary = getattr(run, "summary", None) is not None  # only head means were kept
     all_heads = [MEAN_HEAD] if summary else [MEAN_HEAD, *range(run.n_heads)]
     if heads == "all":

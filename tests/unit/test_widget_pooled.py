@@ -173,3 +173,9 @@ def test_warm_up_at_pooled_length_encodes_pooled_slices_within_the_budget(long_w
     assert len(keys) == 2 and server._cache_bytes <= 2 * one
     assert all(k[3:] == (0, T, 0, T, POOL_BINS, "max") for k in keys)  # never a whole [T, T]
     assert one < 0.6 * POOL_BINS**2  # uint8, lower triangle
+
+
+def test_an_html_export_of_a_pooled_run_is_refused_with_a_sentence(long_widget, tmp_path):
+    with pytest.raises(ValueError, match="at most 2048 tokens"):
+        long_widget.to_html(tmp_path / "long.html")
+    assert not (tmp_path / "long.html").exists()
