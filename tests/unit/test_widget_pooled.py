@@ -1,6 +1,7 @@
 """Long inputs: slices pooled to the view's pixels, zoomed regions served exactly, the sink
 scores that travel with them, the refusals (arcs, hidden sinks, bad regions) and warm-up."""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import traitlets
 
 from bos_widget import AttentionWidget, capture, codec, metrics, slices
+from bos_widget.run import AttentionRun, RunMeta, SinkSummary
 from bos_widget.slices import MAX_CELLS, POOL_ABOVE_T, POOL_BINS, SliceServer
 
 from . import tiny
@@ -179,3 +181,47 @@ def test_an_html_export_of_a_pooled_run_is_refused_with_a_sentence(long_widget, 
     with pytest.raises(ValueError, match="at most 2048 tokens"):
         long_widget.to_html(tmp_path / "long.html")
     assert not (tmp_path / "long.html").exists()
+
+
+def test_a_factor_run_is_served_pooled_with_every_head(monkeypatch):
+    """q/k factors, no stored maps: every head at any T, raw and norm-weighted."""
+    monkeypatch.setattr(tiny, "MAX_POS", 4096)
+    text = " ".join(["the quick brown fox jumps over the lazy dog"] * 240)
+    captured = capture(tiny.llama(), tiny.tokenizer(), text, progress=False)
+    run = dataclasses.replace(captured, attention=None)  # as above MAPS_LIMIT
+    assert run.meta.path == "factors" and run.T > POOL_ABOVE_T and run.measured is not None
+    w = AttentionWidget(run, head=2)
+    assert w.meta["pooled"] and w.meta["weightings"] == ["raw", "norm"]
+    np.testing.assert_allclose(w.sink_grid, run.measured.sink_scores[..., 0], atol=1e-4)
+    for weighting in ("raw", "norm"):
+        reply, buffers = w._server.reply(1, 2, weighting)
+        edges = metrics.bin_edges(0, run.T, POOL_BINS)
+        exact = run.slice(1, 2, weighting=weighting)
+        want = metrics.pool(exact, edges, edges, "max")
+        np.testing.assert_allclose(codec.decode(buffers[0]), want, atol=reply["error_bound"] + 1e-6)
+        alpha = metrics.sink_scores(exact, causal=True)
+        np.testing.assert_allclose(codec.decode(buffers[1]), alpha, atol=1e-3)
+
+
+def test_a_summary_run_is_served_pooled_for_the_mean_of_heads_only():
+    T = POOL_ABOVE_T + 10
+    a = np.tril(np.ones((T, T), np.float32))
+    a /= a.sum(-1, keepdims=True)
+    scores = np.stack([metrics.sink_scores(a, causal=True)] * 2)[None]  # [1, 2, T]
+    summary = SinkSummary(scores, None, None, "Only head means were kept.")
+    meta = RunMeta(model="m", model_class="M", causal=True, bos_added=False, first_token="t0")
+    run = AttentionRun(
+        tokens=tuple(f"t{i}" for i in range(T)),
+        token_ids=(),
+        attention=None,
+        meta=meta,
+        summary=summary,
+        head_mean=a[None].astype(np.float16),
+    )
+    server = SliceServer(run)
+    reply, buffers = server.reply(0, -1, "raw")
+    edges = metrics.bin_edges(0, T, POOL_BINS)
+    want = metrics.pool(a, edges, edges, "max")
+    np.testing.assert_allclose(codec.decode(buffers[0]), want, atol=reply["error_bound"] + 1e-3)
+    with pytest.raises(ValueError, match=r"Only head means were kept\. Single heads"):
+        server.reply(0, 1, "raw")
