@@ -153,6 +153,16 @@ class LayerFactors:
         return out
 
 
+def _pool(m: torch.Tensor, rows: np.ndarray, cols: np.ndarray, how: str) -> np.ndarray:
+    """:func:`metrics.pool` of ``m``; equal blocks are pooled by torch where ``m`` lives."""
+    rh, cw = np.unique(np.diff(rows)), np.unique(np.diff(cols))
+    if len(rh) == 1 and len(cw) == 1 and (rh[0] > 1 or cw[0] > 1) and how in ("max", "mean"):
+        f = torch.nn.functional.max_pool2d if how == "max" else torch.nn.functional.avg_pool2d
+        size = (int(rh[0]), int(cw[0]))
+        return f(m[None, None], size, stride=size)[0, 0].cpu().numpy()
+    return metrics.pool(m.cpu().numpy(), rows, cols, how)
+
+
 class Factors:
     """q and k of every layer of one run (float32 by default, on the CPU or a device).
 
@@ -214,9 +224,9 @@ class Factors:
             if n is not None:
                 denom = torch.matmul(p, n[:, :, None])  # [h, n, 1]
                 p = torch.where(denom > 0, p * n[:, None, :] / denom, torch.zeros_like(p))
-            m = p.mean(0) if p.shape[0] > 1 else p[0]
-            m = m[:, k0:k1].cpu().numpy()
-            parts.append(metrics.pool(m, row_edges[a : b + 1] - r0, col_edges - k0, pool))
+            m = (p.mean(0) if p.shape[0] > 1 else p[0])[:, k0:k1]
+            rows = row_edges[a : b + 1] - r0
+            parts.append(_pool(m, rows, col_edges - k0, pool))
         return np.concatenate(parts, axis=0)
 
     def maps(self) -> np.ndarray:
