@@ -371,6 +371,7 @@ def notebook_page(
     cells: list[str],
     widgets: int,
     on_page: Callable[[Page], None] | None = None,
+    render_timeout_ms: int = RENDER_TIMEOUT_MS,
 ):
     """Write ``cells`` as notebook ``name``, open it alone, run it, wait for ``widgets`` widget
     roots, and yield the page; the console goes to ``artifacts/console-<name>-<flavour>.log``
@@ -390,8 +391,8 @@ def notebook_page(
     try:
         open_alone(page, server, name)
         run_all_cells(page)
-        expect(page.get_by_test_id("bosw-root")).to_have_count(widgets, timeout=RENDER_TIMEOUT_MS)
-        wait_kernel_idle(page, timeout_ms=RENDER_TIMEOUT_MS)
+        expect(page.get_by_test_id("bosw-root")).to_have_count(widgets, timeout=render_timeout_ms)
+        wait_kernel_idle(page, timeout_ms=render_timeout_ms)
         yield page
     finally:
         shot(page, f"{stem}-final")
