@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from . import metrics
-from .slices import MEAN_HEAD, SliceServer
+from .slices import MEAN_HEAD, POOL_BINS, SliceServer
 from .tokens import readable
 
 if TYPE_CHECKING:
@@ -122,9 +122,17 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
     run = widget.run
     layer, head, weighting = widget.layer, widget.head, widget.weighting
     eps = widget.threshold
-    matrix = SliceServer(run, cache_size=1).matrix(layer, head, weighting)
+    server = SliceServer(run, cache_size=1)
     causal = run.meta.causal
-    alpha = metrics.sink_scores(matrix, causal)
+    pooled = ""
+    if server.pooled:  # no whole [T, T] slice: the image is max-pooled, as in the view
+        matrix = run.slice(layer, head, weighting=weighting, bins=POOL_BINS, pool="max")
+        alpha = server.sink_scores(layer, head, weighting)
+        block = -(-run.T // POOL_BINS)
+        pooled = f", max-pooled blocks of {block} x {block} tokens"
+    else:
+        matrix = server.matrix(layer, head, weighting)
+        alpha = metrics.sink_scores(matrix, causal)
     sinks = sink_keys(alpha, eps, causal)
     shown = _hide(matrix, sinks) if widget.hide_sinks else matrix
     segment = str(getattr(widget, "segment", "all"))
@@ -141,6 +149,7 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
         if widget.view == "arcs"
         else "Attention matrix A[q, k]"
     )
+    what += pooled
     if widget.hide_sinks:
         what += ", sinks hidden, rows renormalised"
     if only is not None:

@@ -225,3 +225,17 @@ def test_a_summary_run_is_served_pooled_for_the_mean_of_heads_only():
     np.testing.assert_allclose(codec.decode(buffers[0]), want, atol=reply["error_bound"] + 1e-3)
     with pytest.raises(ValueError, match=r"Only head means were kept\. Single heads"):
         server.reply(0, 1, "raw")
+
+
+def test_save_image_of_a_pooled_run_draws_the_pooled_slice_and_says_so(long_widget, tmp_path):
+    """No whole [T, T] slice is built for the image either: it is the view's max-pooled one,
+    and the subtitle says so."""
+    import base64
+    import struct
+
+    w = long_widget
+    text = w.save_image(tmp_path / "long.svg").read_text()
+    assert "max-pooled blocks of" in text
+    png = base64.b64decode(re.search(r"base64,([^\"]+)\"", text).group(1))
+    width, height = struct.unpack(">II", png[16:24])  # the PNG's IHDR
+    assert (width, height) == (POOL_BINS, POOL_BINS) and w.run.T > POOL_ABOVE_T
