@@ -472,8 +472,14 @@ def capture(
     note = ""
     out: Any = None
     last = _Recorder([], None)
+    T_max = max(len(ids), len(dec_ids))
+    if is_seq2seq and _store_bytes(model, sites, T_max) > FULL_STORE_LIMIT:
+        raise ValueError(
+            f"{type(model).__name__} is an encoder-decoder model, whose views need every map, "
+            f"and those would take {_size(_store_bytes(model, sites, T_max))}. Pass "
+            "max_tokens=... to capture fewer tokens."
+        )
     if path != "eager" and keep != "summary":
-        T_max = max(len(ids), len(dec_ids))
         keep_maps = keep == "all" or _store_bytes(model, sites, T_max) <= SMALL_MAPS_LIMIT
         where = None if device is None else device
         bar = _progress_bar(len(sites), progress, len(ids))
