@@ -1,14 +1,22 @@
 """``python -m benchmarks [name ...]``: run the benchmarks (the side-by-side table by default).
 
 ``side_by_side`` runs the others it needs (Python side, browser, capture, long inputs) and
-prints one table; each can also be run alone by name.
+prints one table; each can also be run alone by name. ``factors_long`` (T = 8192 and
+16,384, ~15 minutes) runs only by name or with ``BOSW_BENCH_LONG=1``.
 """
 
 from __future__ import annotations
 
 import sys
 
-from . import bertviz_bench, capture_bench, long_bench, side_by_side, transport_bench
+from . import (
+    bertviz_bench,
+    capture_bench,
+    factor_bench,
+    long_bench,
+    side_by_side,
+    transport_bench,
+)
 
 BENCHES = {
     "side_by_side": side_by_side.main,
@@ -16,6 +24,8 @@ BENCHES = {
     "transport": transport_bench.main,
     "bertviz": bertviz_bench.main,
     "long": long_bench.main,
+    "factors": factor_bench.main,
+    "factors_long": factor_bench.main_long,
 }
 
 

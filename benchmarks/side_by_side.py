@@ -7,7 +7,11 @@ For T in 32, 128, 512, 1024, 2048:
 * browser side (``browser_bench``, JupyterLab + headless Chromium, a fresh kernel each): time
   from running the cell to first paint and from the cell finishing to first paint, layer and
   head switch latency (p50 / p95 over >= 50 switches each), the kernel's peak RSS;
-* capture against a plain forward (``capture_bench``) and T = 4096 (``long_bench``).
+* capture against a plain forward (``capture_bench``) and T = 4096 (``long_bench``);
+* factor capture (issue 12, ``factor_bench``): capture / plain forward at T = 2048 (factors
+  and eager), pooled slice requests at T = 4096; with ``BOSW_BENCH_LONG=1`` also T = 8192
+  (SmolLM2) and 16,384 (Gemma-3) with peak RSS (~15 more minutes on 2 cores; alone:
+  ``python -m benchmarks factors_long``).
 
 bertviz runs in the browser only where its Python side finished and its page is below
 ``BROWSER_CAP_BYTES``; a size it could not finish stops it for the larger sizes. The goals of
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import os
 
-from . import bertviz_bench, browser_bench, capture_bench, long_bench
+from . import bertviz_bench, browser_bench, capture_bench, factor_bench, long_bench
 from ._common import RESULTS, save
 
 SIZES = (32, 128, 512, 1024, 2048)
@@ -105,7 +109,7 @@ def _br_cell(r: dict | None, key: str) -> str:
     return f"{_fmt(s['p50_ms'], '.0f')} / {_fmt(s['p95_ms'], '.0f')}"
 
 
-def table(sizes, py, br, cap, long) -> tuple[list[str], dict]:
+def table(sizes, py, br, cap, long, fac=()) -> tuple[list[str], dict]:
     lines = [
         "## bos_widget vs bertviz head_view, SmolLM2-135M (30 layers x 9 heads), same run, "
         "same machine",
@@ -137,8 +141,8 @@ def table(sizes, py, br, cap, long) -> tuple[list[str], dict]:
             lines.append(f"| {T} | {r[0]:,.0f}x | {r[1]:,.1f}x | {r[2]:,.0f}x |")
         elif o.get("finished"):
             lines.append(f"| {T} | bertviz did not finish | - | - |")
-    verdicts = _goals(ratios, br, cap, long)
-    lines += ["", "### Goals (issue 5)", ""] + [f"- {v}" for v in verdicts["lines"]]
+    verdicts = _goals(ratios, br, cap, long, fac)
+    lines += ["", "### Goals (issues 5 and 12)", ""] + [f"- {v}" for v in verdicts["lines"]]
     lines += [
         "",
         "Python time is each tool's way from model and text to the first view in a fresh "
@@ -151,7 +155,7 @@ def table(sizes, py, br, cap, long) -> tuple[list[str], dict]:
     return lines, verdicts
 
 
-def _goals(ratios: dict, br: dict, cap: dict, long: list[dict]) -> dict:
+def _goals(ratios: dict, br: dict, cap: dict, long: list[dict], fac=()) -> dict:
     out: list[str] = []
     met: dict[str, bool | None] = {}
 
@@ -215,6 +219,8 @@ def _goals(ratios: dict, br: dict, cap: dict, long: list[dict]) -> dict:
             else f"not finished after {r['ran_s']:.0f} s"
         )
         check(f"long_{r['T']}", ok, f"T = {r['T']} within 3 min and 6 GB ({detail})")
+    for key, ok, text in factor_bench.goals(fac):
+        check(key, ok, text)
     return {"lines": out, "met": met}
 
 
@@ -253,13 +259,18 @@ def main() -> dict:
     br = browser_side(sizes, py)
     cap = capture_bench.main(sizes=(1024, 2048), repeats=3)
     long = long_bench.main()
-    lines, verdicts = table(sizes, py, br, cap, long)
+    fac = factor_bench.main()
+    if os.environ.get("BOSW_BENCH_LONG") == "1":
+        fac += factor_bench.main_long()
+    lines, verdicts = table(sizes, py, br, cap, long, fac)
+    lines += ["", *factor_bench.lines(fac)]
     data = {
         "sizes": list(sizes),
         "python": [py[k] for k in sorted(py)],
         "browser": [br[k] for k in sorted(br)],
         "capture": cap,
         "long": long,
+        "factors": fac,
         "goals": verdicts["met"],
     }
     save("side_by_side", data, lines)
