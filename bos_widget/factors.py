@@ -24,7 +24,7 @@ import torch
 
 from . import metrics
 
-BLOCK_BYTES = 16 * 2**20  # float32 probabilities held per block of query rows
+BLOCK_BYTES = 8 * 2**20  # float32 probabilities held per block of query rows
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,78 @@ class Rule:
             ok &= rel < self.window
         return ok
 
+    def partial(self, q0: int, q1: int, lo: int, hi: int, t_q: int, t_k: int) -> list:
+        """Key ranges within ``[lo, hi)`` that some query of ``q0..q1-1`` may not see: the
+        block's diagonal (causal) and its oldest keys (sliding window); every other key in
+        ``[lo, hi)`` is seen by every query of the block."""
+        off = t_k - t_q
+        out = []
+        if self.window:
+            b = min(hi, q1 + off - self.window)
+            if b > lo:
+                out.append((lo, b))
+        if self.causal:
+            a = max(lo, q0 + off + 1)
+            if a < hi:
+                out.append((a, hi))
+        return out
 
-def _expand(k: torch.Tensor, heads: torch.Tensor, n_heads: int) -> torch.Tensor:
-    """Key heads ``[H_kv, T, d]`` -> one per query head in ``heads`` (grouped queries)."""
-    group = n_heads // k.shape[0]
-    return k[heads // group] if group > 1 or len(heads) != k.shape[0] else k
+
+def _logits(
+    q: torch.Tensor, k: torch.Tensor, rule: Rule, heads: torch.Tensor, n_heads: int
+) -> torch.Tensor:
+    """``q kᵀ · scale`` ``[h, n, m]`` for query heads ``heads`` and keys ``k`` ``[H_kv, m, d]``.
+
+    When every head is asked for, the queries of a key head's group share one matmul (no copy
+    of the keys per query head)."""
+    h, n, d = q.shape
+    n_kv = k.shape[0]
+    group = n_heads // n_kv
+    qs = q.float()
+    keys = k.float().transpose(1, 2)  # [H_kv, d, m]
+    if h == n_heads and group > 1:
+        return torch.bmm(qs.reshape(n_kv, group * n, d), keys).view(h, n, -1)
+    if h != n_kv or group > 1:
+        keys = keys[heads // group]
+    return torch.bmm(qs, keys)
+
+
+def exp_rows(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    rule: Rule,
+    q0: int,
+    t_q: int,
+    heads: torch.Tensor,
+    n_heads: int,
+) -> tuple[torch.Tensor, torch.Tensor | None, int, int]:
+    """Unnormalised rows ``q0 .. q0 + n`` of attention over keys ``[lo, hi)``.
+
+    ``q`` ``[h, n, d]`` holds the queries of ``heads`` at those rows; ``k`` ``[H_kv, T_k, d]``
+    every key. Returns ``E = exp(logits - m)`` float32 ``[h, n, hi - lo]`` (``m`` the row's
+    largest logit, the sink logit included), the sink term ``exp(sink - m)`` ``[h, n, 1]`` or
+    ``None``, and ``lo, hi``: attention is ``E / (E.sum(-1) + sink term)``, and keys outside
+    ``[lo, hi)`` get exactly zero.
+    """
+    n, t_k = q.shape[1], k.shape[1]
+    lo, hi = rule.visible(q0, q0 + n, t_q, t_k)
+    logits = _logits(q * rule.scale, k[:, lo:hi], rule, heads, n_heads)
+    if rule.rel_bias is not None:
+        idx = torch.arange(lo, hi)[None, :] - torch.arange(q0, q0 + n)[:, None] + t_q - 1
+        logits += rule.rel_bias[heads.cpu()][:, idx].to(q.device)  # [h, n, hi - lo]
+    if rule.softcap:
+        logits = torch.tanh(logits / rule.softcap) * rule.softcap
+    for a, b in rule.partial(q0, q0 + n, lo, hi, t_q, t_k):  # mask only where it bites
+        ok = rule.allowed(q0, q0 + n, a, b, t_q, t_k, q.device)
+        logits[..., a - lo : b - lo].masked_fill_(~ok, float("-inf"))
+    # every query sees at least itself (or, bidirectional, every key): no row is all -inf
+    top = logits.amax(-1, keepdim=True)
+    extra = None
+    if rule.sinks is not None:
+        sink = rule.sinks.to(logits.device, torch.float32)[heads.cpu()].reshape(-1, 1, 1)
+        top = torch.maximum(top, sink)
+        extra = torch.exp(sink - top)
+    return logits.sub_(top).exp_(), extra, lo, hi
 
 
 def probs(
@@ -91,45 +158,16 @@ def probs(
     heads: torch.Tensor,
     n_heads: int,
 ) -> tuple[torch.Tensor, int, int]:
-    """Rows ``q0 .. q0 + n`` of attention, float32 ``[h, n, hi - lo]`` over keys ``[lo, hi)``.
-
-    ``q`` ``[h, n, d]`` holds the queries of ``heads`` at those rows; ``k`` ``[H_kv, T_k, d]``
-    every key. Keys outside ``[lo, hi)`` get exactly zero attention.
-    """
-    n, t_k = q.shape[1], k.shape[1]
-    lo, hi = rule.visible(q0, q0 + n, t_q, t_k)
-    keys = _expand(k[:, lo:hi], heads, n_heads).float().transpose(1, 2)
-    ok = rule.allowed(q0, q0 + n, lo, hi, t_q, t_k, q.device)
-    bias = None
-    if rule.rel_bias is not None:
-        idx = torch.arange(lo, hi)[None, :] - torch.arange(q0, q0 + n)[:, None] + t_q - 1
-        bias = rule.rel_bias[heads.cpu()][:, idx].to(q.device)  # [h, n, hi - lo]
-    if ok is not None and not rule.softcap:  # the mask rides in the matmul's output add
-        mask = torch.zeros(ok.shape, dtype=torch.float32, device=q.device)
-        mask.masked_fill_(~ok, float("-inf"))
-        bias = mask if bias is None else bias + mask
-        ok = None
-    if bias is not None:
-        bias = bias.expand(q.shape[0], n, hi - lo)
-        logits = torch.baddbmm(bias, q.float(), keys, alpha=rule.scale)
-    else:
-        logits = torch.bmm(q.float(), keys).mul_(rule.scale)
-    if rule.softcap:
-        logits = torch.tanh(logits / rule.softcap) * rule.softcap
-    if ok is not None:
-        logits.masked_fill_(~ok, float("-inf"))
-    if rule.sinks is not None:
-        extra = rule.sinks.to(logits.device, torch.float32)[heads].reshape(-1, 1, 1)
-        top = torch.maximum(logits.amax(-1, keepdim=True), extra)
-        e = torch.exp(logits - top)
-        return e / (e.sum(-1, keepdim=True) + torch.exp(extra - top)), lo, hi
-    # every query sees at least itself (or, bidirectional, every key): no empty row
-    return torch.softmax(logits, dim=-1), lo, hi
+    """Rows ``q0 .. q0 + n`` of attention, float32 ``[h, n, hi - lo]`` over keys ``[lo, hi)``
+    (see :func:`exp_rows`)."""
+    e, extra, lo, hi = exp_rows(q, k, rule, q0, t_q, heads, n_heads)
+    denom = e.sum(-1, keepdim=True)
+    return e.div_(denom if extra is None else denom + extra), lo, hi
 
 
 def block_rows(n_heads: int, t_k: int) -> int:
     """Query rows per block so that ``n_heads`` heads' probabilities fit ``BLOCK_BYTES``."""
-    return int(max(16, BLOCK_BYTES // (4 * max(n_heads, 1) * max(t_k, 1))))
+    return int(max(64, BLOCK_BYTES // (4 * max(n_heads, 1) * max(t_k, 1))))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .factors import LayerFactors, Rule, block_rows, probs
+from .factors import LayerFactors, Rule, block_rows, exp_rows
 from .hooks import AttentionSite, ov_weights, per_query_head
 
 NAME = "bos_widget_record"
@@ -216,24 +216,35 @@ def _measure(
         group.output_norms[layer] = fnorm.cpu().numpy()
     if keep_maps and group.maps is None:
         group.maps = np.zeros((group.n_layers, H, t_q, t_k), dtype=np.float16)
-    colsum = torch.zeros((H, t_k), dtype=torch.float64, device=q.device)
+    # one matmul per block gives the output's numerator, sum_j E_j ||f(x_j)|| (the D3
+    # denominator) and the row sum: E @ [v | ||f(x)|| | 1]
+    d = v.shape[-1]
+    ones = torch.ones((H, t_k, 1), dtype=torch.float32, device=q.device)
+    ext = [vh] if fuse else []
+    ext += [fnorm[..., None]] if fnorm is not None else []
+    vext = torch.cat([*ext, ones], dim=-1)  # [H, T_k, (d) + (1) + 1]
+    out = torch.empty((H, t_q, d), dtype=torch.float32, device=q.device) if fuse else None
+    colsum = torch.zeros((H, 1, t_k), dtype=torch.float64, device=q.device)
     first = torch.zeros(H, dtype=torch.float64, device=q.device)
     later = torch.zeros(H, dtype=torch.float64, device=q.device)
-    out = torch.empty((H, t_q, v.shape[-1]), dtype=torch.float32, device=q.device) if fuse else None
     step = block_rows(H, t_k)
     for q0 in range(0, t_q, step):
         q1 = min(t_q, q0 + step)
-        p, lo, hi = probs(q[:, q0:q1], k, rule, q0, t_q, heads, H)  # [H, n, hi - lo]
+        e, extra, lo, hi = exp_rows(q[:, q0:q1], k, rule, q0, t_q, heads, H)  # [H, n, hi-lo]
+        num = torch.bmm(e, vext[:, lo:hi])  # [H, n, width]
+        denom = num[..., -1:] if extra is None else num[..., -1:] + extra  # [H, n, 1]
+        inv = denom.reciprocal()
+        colsum[..., lo:hi] += torch.bmm(inv.transpose(1, 2), e)  # D1: sum of A over rows
         if out is not None:
-            torch.bmm(p, vh[:, lo:hi], out=out[:, q0:q1])
-        colsum[:, lo:hi] += p.sum(1)  # float32 per block, float64 across
+            torch.mul(num[..., :d], inv, out=out[:, q0:q1])
         if group.maps is not None:
-            group.maps[layer, :, q0:q1, lo:hi] = p.cpu().numpy()
+            group.maps[layer, :, q0:q1, lo:hi] = (e * inv).cpu().numpy()
         if fnorm is not None and lo == 0:
-            denom = torch.matmul(p, fnorm[:, lo:hi, None])[..., 0]  # [H, n]
-            share = torch.where(denom > 0, p[..., 0] * fnorm[:, :1] / denom, 0.0)
+            weighted = num[..., -2]  # sum_j E_j ||f(x_j)||, [H, n]
+            share = torch.where(weighted > 0, e[..., 0] * fnorm[:, :1] / weighted, 0.0)
             first += share.sum(1)
             later += share[:, 1 if q0 == 0 else 0 :].sum(1)
+    colsum = colsum[:, 0]
     counts = _counts(t_q, t_k, rule.causal)
     group.sink_scores[layer] = (colsum.cpu().numpy() / counts).astype(np.float32)
     if fnorm is not None:
@@ -260,11 +271,19 @@ def _attention(
 ) -> Any:
     """The model's own attention for the output; q and k recorded on the way."""
     rec = _ACTIVE.get()
+    fused = rec is not None and rec.fuse and query.device.type == "cpu"
+    if fused:
+        assert rec is not None
+        got = rec.record(
+            module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs
+        )
+        if got is not None:
+            return got, None
     inner = rec.inner if rec is not None else _own_eager(module)
     out = inner(
         module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs
     )
-    if rec is not None:
+    if rec is not None and not fused:
         rec.record(module, query, key, value, attention_mask, scaling=scaling, **kwargs)
     return out
 
@@ -325,6 +344,10 @@ def recording(
         keep_maps,
         progress,
     )
+    # On the CPU the measuring pass computes each layer's output too (eager's math in float32,
+    # which is what sdpa's CPU kernel computes), so q kᵀ is computed once, not twice; on a GPU
+    # the model's own kernel (flash, sdpa) runs and the measuring pass follows it.
+    rec.fuse = mask_kind in ("sdpa", "eager")
     try:
         model.set_attn_implementation(NAME)
     except (AttributeError, KeyError, ValueError) as exc:
