@@ -25,6 +25,7 @@ import torch
 from . import metrics
 
 BLOCK_BYTES = 8 * 2**20  # float32 probabilities held per block of query rows
+MIN_BLOCK_ROWS = 64  # fewer rows make matmuls too thin to run fast
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def probs(
 
 def block_rows(n_heads: int, t_k: int) -> int:
     """Query rows per block so that ``n_heads`` heads' probabilities fit ``BLOCK_BYTES``."""
-    return int(max(64, BLOCK_BYTES // (4 * max(n_heads, 1) * max(t_k, 1))))
+    return int(max(MIN_BLOCK_ROWS, BLOCK_BYTES // (4 * max(n_heads, 1) * max(t_k, 1))))
 
 
 @dataclass(frozen=True)
@@ -178,12 +179,17 @@ class LayerFactors:
     k: torch.Tensor
     rule: Rule
 
+    def visible_rows(self, heads: torch.Tensor, q0: int, q1: int) -> tuple[torch.Tensor, int, int]:
+        """Exact rows of the heads' attention over the keys ``[lo, hi)`` they can see, float32
+        ``[len(heads), q1 - q0, hi - lo]``, and ``lo, hi``."""
+        H, t_q, _ = self.q.shape
+        q = self.q[heads.to(self.q.device), q0:q1]
+        return probs(q, self.k, self.rule, q0, t_q, heads.to(self.q.device), H)
+
     def rows(self, heads: torch.Tensor, q0: int, q1: int) -> torch.Tensor:
         """float32 ``[len(heads), q1 - q0, T_k]``: exact rows of the heads' attention."""
-        H, t_q, _ = self.q.shape
         t_k = self.k.shape[1]
-        q = self.q[heads.to(self.q.device), q0:q1]
-        p, lo, hi = probs(q, self.k, self.rule, q0, t_q, heads.to(self.q.device), H)
+        p, lo, hi = self.visible_rows(heads, q0, q1)
         if lo == 0 and hi == t_k:
             return p
         out = torch.zeros((p.shape[0], q1 - q0, t_k), dtype=torch.float32, device=p.device)
@@ -256,15 +262,29 @@ class Factors:
             n = torch.as_tensor(np.asarray(norms, np.float32)[heads.numpy()], device=f.q.device)
         k0, k1 = int(col_edges[0]), int(col_edges[-1])
         parts = []
+        n_cols = len(col_edges) - 1
         for a, b in self._chunks(row_edges, len(heads)):
             r0, r1 = int(row_edges[a]), int(row_edges[b])
-            p = f.rows(heads, r0, r1)  # [h, n, T_k]
+            p, lo, hi = f.visible_rows(heads, r0, r1)  # [h, n, hi - lo]; zero elsewhere
             if n is not None:
-                denom = torch.matmul(p, n[:, :, None])  # [h, n, 1]
-                p = torch.where(denom > 0, p * n[:, None, :] / denom, torch.zeros_like(p))
-            m = (p.mean(0) if p.shape[0] > 1 else p[0])[:, k0:k1]
-            rows = row_edges[a : b + 1] - r0
-            parts.append(_pool(m, rows, col_edges - k0, pool))
+                denom = torch.matmul(p, n[:, lo:hi, None])  # [h, n, 1]
+                p = torch.where(denom > 0, p * n[:, None, lo:hi] / denom, torch.zeros_like(p))
+            m = p.mean(0) if p.shape[0] > 1 else p[0]
+            part = np.zeros((b - a, n_cols), dtype=np.float32)
+            # only the column bins that meet [lo, hi) hold anything but zeros
+            c_lo, c_hi = max(lo, k0), min(hi, k1)
+            if c_lo < c_hi:
+                ja = int(np.searchsorted(col_edges, c_lo, side="right")) - 1
+                jb = int(np.searchsorted(col_edges, c_hi, side="left"))
+                e0, e1 = int(col_edges[ja]), int(col_edges[jb])
+                if e0 >= lo and e1 <= hi:
+                    sub = m[:, e0 - lo : e1 - lo]
+                else:  # bins reach past the visible keys: pad them with the zeros they hold
+                    sub = torch.zeros((m.shape[0], e1 - e0), dtype=m.dtype, device=m.device)
+                    sub[:, c_lo - e0 : c_hi - e0] = m[:, c_lo - lo : c_hi - lo]
+                rows = row_edges[a : b + 1] - r0
+                part[:, ja:jb] = _pool(sub, rows, col_edges[ja : jb + 1] - e0, pool)
+            parts.append(part)
         return np.concatenate(parts, axis=0)
 
     def maps(self) -> np.ndarray:

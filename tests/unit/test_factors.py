@@ -91,6 +91,7 @@ def test_gqa_keeps_one_key_head_per_group(tok):
 def test_slices_are_exact_in_blocks_pooled_and_zoomed(tok, monkeypatch):
     """Tiny blocks force many query blocks; a region and a pooled slice match the full map."""
     monkeypatch.setattr("bos_widget.factors.BLOCK_BYTES", 64)
+    monkeypatch.setattr("bos_widget.factors.MIN_BLOCK_ROWS", 1)
     model = tiny.mistral()
     run = capture(model, tok, TEXT, path="factors", keep="all")
     T = run.T
