@@ -44,7 +44,11 @@ def _api(server, method: str, path: str):
 def _saved_widget_state(path, timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        nb = json.loads(path.read_text())
+        try:
+            nb = json.loads(path.read_text())
+        except json.JSONDecodeError:  # caught the file while the server was writing it
+            time.sleep(0.5)
+            continue
         state = nb.get("metadata", {}).get("widgets", {}).get(STATE_MIME, {}).get("state", {})
         ours = [m["state"] for m in state.values() if "snapshot" in m.get("state", {})]
         if ours and ours[0]["snapshot"]:
