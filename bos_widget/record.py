@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import metrics
 from .factors import LayerFactors, Rule, block_rows, exp_rows
 from .hooks import AttentionSite, ov_weights, per_query_head
 
@@ -245,18 +246,12 @@ def _measure(
             first += share.sum(1)
             later += share[:, 1 if q0 == 0 else 0 :].sum(1)
     colsum = colsum[:, 0]
-    counts = _counts(t_q, t_k, rule.causal)
+    counts = metrics.query_counts(t_q, t_k, rule.causal)
     group.sink_scores[layer] = (colsum.cpu().numpy() / counts).astype(np.float32)
     if fnorm is not None:
         group.norm_first[layer] = (first / t_q).cpu().numpy().astype(np.float32)
         group.norm_share0[layer] = (later / max(t_q - 1, 1)).cpu().numpy().astype(np.float32)
     return out
-
-
-def _counts(t_q: int, t_k: int, causal: bool) -> np.ndarray:
-    from .metrics import query_counts
-
-    return query_counts(t_q, t_k, causal)
 
 
 def _attention(
