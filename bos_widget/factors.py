@@ -93,10 +93,8 @@ class Rule:
         return out
 
 
-def _logits(
-    q: torch.Tensor, k: torch.Tensor, rule: Rule, heads: torch.Tensor, n_heads: int
-) -> torch.Tensor:
-    """``q kᵀ · scale`` ``[h, n, m]`` for query heads ``heads`` and keys ``k`` ``[H_kv, m, d]``.
+def _logits(q: torch.Tensor, k: torch.Tensor, heads: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """``q kᵀ`` ``[h, n, m]`` for query heads ``heads`` and keys ``k`` ``[H_kv, m, d]``.
 
     When every head is asked for, the queries of a key head's group share one matmul (no copy
     of the keys per query head)."""
@@ -131,7 +129,7 @@ def exp_rows(
     """
     n, t_k = q.shape[1], k.shape[1]
     lo, hi = rule.visible(q0, q0 + n, t_q, t_k)
-    logits = _logits(q * rule.scale, k[:, lo:hi], rule, heads, n_heads)
+    logits = _logits(q * rule.scale, k[:, lo:hi], heads, n_heads)
     if rule.rel_bias is not None:
         idx = torch.arange(lo, hi)[None, :] - torch.arange(q0, q0 + n)[:, None] + t_q - 1
         logits += rule.rel_bias[heads.cpu()][:, idx].to(q.device)  # [h, n, hi - lo]
