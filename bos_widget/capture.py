@@ -22,6 +22,7 @@ from torch import nn
 from . import metrics
 from .eager import Recorder, eager_attention
 from .factors import Factors
+from .generation import generate
 from .hooks import AttentionSite, CaptureError, find_attention_sites
 from .record import Recording, recording
 from .run import AttentionRun, RunMeta, SinkSummary
@@ -198,6 +199,8 @@ def capture(
     path: str = "auto",
     device: Any = None,
     factor_dtype: str = "float32",
+    max_new_tokens: int | None = None,
+    generate_kwargs: dict[str, Any] | None = None,
 ) -> AttentionRun:
     """Run ``model`` on ``text`` and capture every layer's attention.
 
@@ -235,6 +238,13 @@ def capture(
         ``"model"`` to keep them where each layer produced them (e.g. the GPU).
     factor_dtype : {"float32", "float16"}
         float16 halves the factors' memory but rebuilds slices only to about 3e-3.
+    max_new_tokens : int, optional
+        Causal language models: first let the model continue ``text`` by up to this many
+        tokens with its own ``generate`` (greedy by default), then capture prompt + generated
+        tokens; ``run.meta.prompt_len`` (``P``) says where the prompt ends. Row ``P + s - 2``
+        is the attention of generation step ``s`` (:mod:`bos_widget.generation`).
+    generate_kwargs : dict, optional
+        Passed to ``model.generate`` (e.g. ``{"do_sample": True, "top_k": 50}``).
 
     Returns
     -------
@@ -254,6 +264,13 @@ def capture(
     if text_pair is not None:
         text_pair = check_text(text_pair, "text_pair")
     enc = tokenize(tokenizer, model, text, text_pair, max_tokens)
+    prompt_len = None
+    if max_new_tokens is not None:
+        if text_pair is not None:
+            raise ValueError("Pass either text_pair or max_new_tokens, not both.")
+        enc, prompt_len = generate(model, tokenizer, enc, max_new_tokens, generate_kwargs)
+    elif generate_kwargs:
+        raise ValueError("generate_kwargs needs max_new_tokens=... (the number of new tokens).")
     sites = find_attention_sites(model)
     is_seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
     inputs: dict[str, Any] = {k: v.to(model.device) for k, v in enc.items()}
@@ -368,6 +385,7 @@ def capture(
             last_hidden=last_hidden,
             path=used,
             path_note=note if used == "eager" else "",
+            prompt_len=prompt_len if role == "self" else None,
         )
         return AttentionRun(
             tokens=tuple(toks),

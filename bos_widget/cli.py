@@ -40,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     ren.add_argument("text", nargs="?", default=DEFAULT_TEXT, help="text to analyse")
     ren.add_argument("--model", default="smollm2", help="smollm2, minilm, or a hub id")
     ren.add_argument("-o", "--output", required=True, help="file to write: .html, .png or .svg")
-    ren.add_argument("--layer", type=int, default=0, help="layer shown first (default 0)")
+    ren.add_argument(
+        "--layer", type=int, default=None, help="layer shown (default: the strongest sink layer)"
+    )
     ren.add_argument("--head", type=int, default=-1, help="head shown first; -1 = mean (default)")
     ren.add_argument("--eps", type=float, default=0.3, help="sink threshold (default 0.3)")
     ren.add_argument("--view", choices=("arcs", "matrix"), default=None, help="figure kind")

@@ -7,6 +7,8 @@ loops over layers where a float32 copy of the whole stack would be large. No tor
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 # Sun et al. 2024: an activation is "massive" when |x| > 100 and > 1000 x the median |x|.
@@ -238,3 +240,22 @@ def pool(matrix: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray, how: 
     if how == "mean":
         out /= np.outer(np.diff(row_edges), np.diff(col_edges)).astype(np.float32)
     return out
+
+
+def strongest_sink_layer(alpha0: Any) -> int:
+    """The layer whose heads put the most attention on position 0.
+
+    Parameters
+    ----------
+    alpha0 : array-like
+        ``[L, H]`` sink score α[l, h, 0] of position 0 (D1), e.g. the widget's sink grid.
+
+    Returns
+    -------
+    int
+        ``argmax_l mean_h α[l, h, 0]`` (the first such layer on a tie; 0 for no layers).
+    """
+    a = np.asarray(alpha0, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] == 0:
+        return 0
+    return int(np.argmax(a.mean(axis=1)))

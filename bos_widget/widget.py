@@ -14,7 +14,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from . import export
+from . import export, metrics
 from .adapters import run_from_attentions
 from .run import AttentionRun
 from .slices import MEAN_HEAD, POOL_ABOVE_T, POOL_BINS, SliceServer
@@ -24,6 +24,13 @@ VIEWS = ("arcs", "matrix")
 SEGMENTS = ("all", "A→A", "A→B", "B→A", "B→B")  # sentence-pair filter, twin of js/src/segments.ts
 THEMES = ("auto", "light", "dark")  # auto follows the notebook's theme
 ARC_VIEW_MAX_TOKENS = 160  # longer inputs open in the matrix view
+CAPTURE_OPTIONS = frozenset(
+    {"max_tokens", "decoder_text", "model_name", "progress", "keep", "path", "device"}
+    | {"factor_dtype", "max_new_tokens", "generate_kwargs"}
+)
+WIDGET_OPTIONS = frozenset(
+    {"layer", "head", "threshold", "view", "weighting", "hide_sinks", "label", "layout"}
+)
 
 
 def _bundle() -> pathlib.Path | str:
@@ -38,6 +45,11 @@ def _bundle() -> pathlib.Path | str:
 
 class AttentionWidget(anywidget.AnyWidget):
     """Interactive view of one ``AttentionRun``: arcs or matrix, sliders, sink overview.
+
+    The view opens on ``layer`` when it is given, else on the layer whose heads put the most
+    attention on position 0 (the largest mean over heads of α[l, h, 0]). Runs captured with
+    ``max_new_tokens`` show a step control: ``step`` (read or set; ``None`` for every query)
+    selects the query row of one generation step.
 
     Python owns the state: read or set ``layer``, ``head`` (-1 = mean of heads),
     ``threshold``, ``view``, ``selected``, ``weighting`` and ``hide_sinks`` (draw the
@@ -73,7 +85,7 @@ class AttentionWidget(anywidget.AnyWidget):
         self,
         run: AttentionRun,
         *,
-        layer: int = 0,
+        layer: int | None = None,
         head: int = MEAN_HEAD,
         threshold: float = 0.3,
         view: str | None = None,
@@ -115,6 +127,7 @@ class AttentionWidget(anywidget.AnyWidget):
             # most pool_bins blocks a side); arcs, hidden sinks and segments need every value
             "pooled": self._server.pooled,
             "pool_bins": POOL_BINS,
+            "prompt_len": m.prompt_len,  # generated runs: where the prompt ends
         }
         if view is None:
             view = "arcs" if run.T <= ARC_VIEW_MAX_TOKENS else "matrix"
@@ -122,6 +135,8 @@ class AttentionWidget(anywidget.AnyWidget):
         # validated assignments, after meta exists
         self.weighting = weighting
         self.sink_grid = self._server.sink_grid(weighting)
+        if layer is None:  # open on the view that answers the question
+            layer = metrics.strongest_sink_layer(self._server.sink_grid("raw"))
         self.layer, self.head, self.threshold, self.view = layer, head, threshold, view
         self.hide_sinks = hide_sinks
         self.on_msg(self._on_message)
@@ -132,12 +147,17 @@ class AttentionWidget(anywidget.AnyWidget):
         cls, model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **kwargs: Any
     ) -> AttentionWidget:
         """Capture ``model`` on ``text`` and show it. Capture options (``max_tokens``,
-        ``decoder_text``, ``model_name``, ``progress``, ``keep``) and widget options may be
-        mixed."""
+        ``decoder_text``, ``model_name``, ``progress``, ``keep``, ``path``, ``device``,
+        ``factor_dtype``, ``max_new_tokens``, ``generate_kwargs``) and widget options may be
+        mixed. With ``max_new_tokens``, any other keyword goes to ``model.generate``
+        (``do_sample=True``, ``temperature=...``)."""
         from .capture import capture  # imports torch; the widget module itself does not
 
-        capture_keys = {"max_tokens", "decoder_text", "model_name", "progress", "keep"}
-        cap = {k: kwargs.pop(k) for k in list(kwargs) if k in capture_keys}
+        cap = {k: kwargs.pop(k) for k in list(kwargs) if k in CAPTURE_OPTIONS}
+        if "max_new_tokens" in cap:
+            gen = {k: kwargs.pop(k) for k in list(kwargs) if k not in WIDGET_OPTIONS}
+            if gen:
+                cap["generate_kwargs"] = {**(cap.get("generate_kwargs") or {}), **gen}
         return cls(capture(model, tokenizer, text, text_pair, **cap), **kwargs)
 
     @classmethod
@@ -159,6 +179,33 @@ class AttentionWidget(anywidget.AnyWidget):
     def run(self) -> AttentionRun:
         """The run this widget shows."""
         return self._run
+
+    @property
+    def step(self) -> int | None:
+        """Generated runs: the generation step whose query row is selected (``1 .. n`` for
+        ``n`` generated tokens; step ``s`` is the pass that chose generated token ``s``, its
+        query the position before it), or ``None``. Set it to select that row."""
+        P, T = self._run.meta.prompt_len, self._run.T
+        sel = self.selected
+        if P is None or sel is None or not P - 1 <= sel <= T - 2:
+            return None
+        return sel - P + 2
+
+    @step.setter
+    def step(self, value: int | None) -> None:
+        P, T = self._run.meta.prompt_len, self._run.T
+        if P is None:
+            raise ValueError(
+                "This run has no generated tokens; capture with max_new_tokens=... to step "
+                "through generation."
+            )
+        if value is None:
+            self.selected = None
+            return
+        n = T - P
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= n:
+            raise ValueError(f"step must be an integer between 1 and {n}, or None, got {value!r}.")
+        self.selected = P + value - 2
 
     # ---- validation: a bad value raises and leaves the widget as it was ------------------
     @traitlets.validate("layer")
@@ -345,7 +392,9 @@ def show(
         ``"smollm2"`` (default, offline), ``"minilm"`` (offline), or a hub id. Loaded models
         are kept for the session, so a second call is fast.
     **kwargs
-        Capture and widget options, as for :meth:`AttentionWidget.from_model`.
+        Capture and widget options, as for :meth:`AttentionWidget.from_model`; with
+        ``max_new_tokens=N`` the model first continues ``text`` by up to ``N`` tokens (greedy
+        unless generation options such as ``do_sample=True`` are passed too).
     """
     from .models import load_cached
 

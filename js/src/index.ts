@@ -6,6 +6,7 @@ import type { Spec } from "./cache";
 import { Controls } from "./controls";
 import { gridCaptionText, placeholder, skeleton } from "./dom";
 import { type ArcsHit, drawArcs } from "./draw/arcs";
+import { arcsBoundary, matrixBoundary } from "./draw/boundary";
 import { OverviewGrid } from "./draw/grid";
 import { cellAt, MAX_SIDE, type MatrixHit, MatrixPainter } from "./draw/matrix";
 import { readTheme, type Theme } from "./draw/theme";
@@ -31,6 +32,7 @@ import {
   TOP_P,
 } from "./slices";
 import { snapshotMessage } from "./snapshot";
+import { StepControl } from "./stepctl";
 import { injectStyle } from "./style";
 import { displayToken, TokenStrip } from "./tokens";
 import type { Meta, RenderProps, Traits, Weighting, WidgetModel } from "./types";
@@ -83,6 +85,8 @@ function render({ model, el: host }: RenderProps): () => void {
   });
   const segments = new SegmentControl(doc, (v) => save("segment", v));
   controls.el.append(segments.el);
+  const steps = new StepControl(doc, (row) => save("selected", row));
+  controls.el.append(steps.el);
   const norms = new NormsStrip(doc);
   const strip = new TokenStrip(doc, {
     onSelect: (i) => save("selected", selected() === i ? null : i),
@@ -149,6 +153,8 @@ function render({ model, el: host }: RenderProps): () => void {
     soon = setTimeout(() => client.request(layer, head, w, spec), 60);
   }
 
+  const canvasHeight = () => Number.parseFloat(canvas.style.height) || canvas.clientHeight;
+
   // Read style and layout before any DOM write of this frame (avoids forced re-layouts).
   function measure(): { theme: Theme; width: number } {
     return { theme: readTheme(root, probe), width: Math.max(320, figure.clientWidth || 800) };
@@ -182,6 +188,9 @@ function render({ model, el: host }: RenderProps): () => void {
       weighting === "norm" ? "norm-weighted" : "raw"
     }${hide ? ", sinks hidden, rows renormalised" : ""}${seg ? `, only ${seg}` : ""}`;
     const pruned = !g && (view === "arcs" || focus >= 0) ? prunedOf(shown) : null;
+    // a generated run: the first generated position (0: none), marked on the figure
+    const P = mt.prompt_len ?? 0;
+    const generated = P > 0 && P < entry.T ? P : 0;
     const pooledText = g ? poolText(g.rows, g.cols, g.pool) : "";
     let block = 1;
     const region = zoom.region(entry.T);
@@ -201,6 +210,8 @@ function render({ model, el: host }: RenderProps): () => void {
         width,
       });
       matrixHit = null;
+      if (generated > 0)
+        arcsBoundary(canvas, { at: generated, theme }, arcsHit.left, arcsHit.step, canvasHeight());
     } else {
       const kind = pooledText ? ` (${g?.pool}-pooled)` : "";
       const title = `Attention matrix A[q, k]${kind} · ${what}${zoomed}`;
@@ -220,6 +231,7 @@ function render({ model, el: host }: RenderProps): () => void {
         width,
       });
       arcsHit = null;
+      if (generated > 0) matrixBoundary(canvas, { at: generated, theme }, matrixHit);
       const span = Math.max(region.q1 - region.q0, region.k1 - region.k0);
       block = Math.ceil(span / Math.max(1, matrixHit.n));
       if (g) block = Math.max(block, maxWidth(g.rows), maxWidth(g.cols));
@@ -307,6 +319,8 @@ function render({ model, el: host }: RenderProps): () => void {
       pooled: pooled(),
     });
     segments.update(m.get("segment") ?? "all", pooled() ? null : mt.segment_b_start, T());
+    const shownLabels = labels.length === T() ? labels : tokens().map((t) => displayToken(t));
+    steps.update(mt.prompt_len, T(), selected(), shownLabels);
     gridCaption.textContent = gridCaptionText(m.get("threshold") ?? 0.3);
     const spec = wantSpec(pre.width);
     const entry = T() > 0 ? client.get(layer, head, w, spec) : undefined;

@@ -29,6 +29,11 @@ export interface Meta {
    * pixels; arcs, hidden sinks and segment filters (which need every value) are not offered.
    */
   pooled?: boolean;
+  /**
+   * Runs captured with max_new_tokens: the number of prompt tokens P; positions P.. were
+   * generated (generation.ts names the steps). Absent or null when nothing was generated.
+   */
+  prompt_len?: number | null;
   /** Most blocks a side a pooled request asks for (slices.POOL_BINS; what the kernel warms). */
   pool_bins?: number;
 }

@@ -146,7 +146,7 @@ def test_png_without_matplotlib_names_the_fix(tmp_path, monkeypatch):
 
 
 def test_snapshot_appears_after_the_first_request_and_follows_the_view():
-    w = _widget()
+    w = _widget(layer=0)
     assert w.get_state()["snapshot"] == {}, "no slice in the state that opens the comm"
     w.send = lambda *a, **k: None  # type: ignore[method-assign] - no front end here
     w._on_message(w, {"kind": "request", "layer": 0, "head": -1, "weighting": "raw"}, [])

@@ -256,3 +256,26 @@ def test_figure_subtitle_names_sinks_with_their_support():
     assert figure.spec_of(w).subtitle.endswith("sink keys α > ε: <s> (α = 0.63 over 4 queries)")
     w.threshold = 0.625  # equal is no sink
     assert figure.spec_of(w).subtitle.endswith("sink keys α > ε: none")
+
+
+def _with_sink_at(layer: int, L: int = 4, H: int = 3, T: int = 6) -> np.ndarray:
+    rng = np.random.default_rng(layer)
+    A = np.tril(rng.random((L, H, T, T)).astype(np.float32))
+    A[layer, :, :, 0] += 5.0  # this layer's heads put most of each row on position 0
+    return A / A.sum(-1, keepdims=True)
+
+
+@pytest.mark.parametrize("sink_layer", [0, 2, 3])
+def test_the_view_opens_on_the_strongest_sink_layer_unless_told(sink_layer):
+    A = _with_sink_at(sink_layer)
+    tokens = [f"t{i}" for i in range(A.shape[-1])]
+    w = AttentionWidget.from_attentions(A, tokens)
+    assert w.layer == sink_layer
+    grid = np.asarray(w.sink_grid)
+    assert int(np.argmax(grid.mean(axis=1))) == sink_layer
+    assert AttentionWidget.from_attentions(A, tokens, layer=1).layer == 1
+
+
+def test_strongest_sink_layer_takes_the_first_of_a_tie_and_survives_no_layers():
+    assert metrics.strongest_sink_layer([[0.5, 0.5], [0.2, 0.8], [0.1, 0.1]]) == 0
+    assert metrics.strongest_sink_layer(np.zeros((0, 3))) == 0
