@@ -1,6 +1,6 @@
 """Generation: capture(..., max_new_tokens=N) on the demo decoders.
 
-The claim under test (bos_widget/generation.py): row P + s - 2 of the forward over prompt +
+The claim under test (bos_widget/generation.py): row n_prompt + s - 2 of the forward over prompt +
 generated tokens is the attention the model paid at generation step s. transformers' own
 generate(output_attentions=True) under eager attention records what each step attended to;
 the two must agree.
@@ -39,15 +39,15 @@ def test_rows_equal_the_attention_of_each_generation_step(name, request):
     n = 6
     run = capture(model, tokenizer, PROMPT, max_new_tokens=n, progress=False)
     ids, steps = _generated_attentions(model, tokenizer, n)
-    P = run.meta.prompt_len
-    assert P == len(tokenizer(PROMPT)["input_ids"])
+    n_prompt = run.meta.prompt_len
+    assert n_prompt == len(tokenizer(PROMPT)["input_ids"])
     assert list(run.token_ids) == ids, "greedy by default: the same tokens as generate()"
-    assert run.T == P + len(steps)
+    assert n_prompt + len(steps) == run.T
     worst = 0.0
-    for s, per_layer in enumerate(steps, start=1):  # step s chose the token at P + s - 1
-        q = P + s - 2
+    for s, per_layer in enumerate(steps, start=1):  # step s chose the token at n_prompt + s - 1
+        q = n_prompt + s - 2
         for layer in (0, run.n_layers // 2, run.n_layers - 1):
-            want = per_layer[layer][0, :, -1, :].float().numpy()  # [H, P + s - 1]
+            want = per_layer[layer][0, :, -1, :].float().numpy()  # [H, n_prompt + s - 1]
             for head in range(run.n_heads):
                 got = run.slice(layer, head, queries=(q, q + 1))[0, : want.shape[1]]
                 worst = max(worst, float(np.abs(got - want[head]).max()))
@@ -57,12 +57,12 @@ def test_rows_equal_the_attention_of_each_generation_step(name, request):
 def test_widget_steps_select_the_query_that_chose_each_token(smollm2):
     model, tokenizer = smollm2
     w = AttentionWidget.from_model(model, tokenizer, PROMPT, max_new_tokens=4, progress=False)
-    P = w.run.meta.prompt_len
-    assert w.meta["prompt_len"] == P and w.step is None
+    n_prompt = w.run.meta.prompt_len
+    assert w.meta["prompt_len"] == n_prompt and w.step is None
     w.step = 1
-    assert w.selected == P - 1, "step 1's query is the last prompt token"
+    assert w.selected == n_prompt - 1, "step 1's query is the last prompt token"
     w.step = 4
-    assert w.selected == P + 2
+    assert w.selected == n_prompt + 2
     w.selected = 0
     assert w.step is None, "a prompt row before the last is no generation step"
     with pytest.raises(ValueError, match="between 1 and 4"):
@@ -83,12 +83,12 @@ def test_generate_options_reach_generate(smollm2):
         generate_kwargs={"eos_token_id": first},
         progress=False,
     )
-    assert run.T == run.meta.prompt_len + 1
+    assert run.meta.prompt_len + 1 == run.T
 
 
 def test_show_passes_generation_options(smollm2):
     w = bos_widget.show(PROMPT, max_new_tokens=2, do_sample=False, layer=1, progress=False)
-    assert w.layer == 1 and w.run.T == w.run.meta.prompt_len + 2
+    assert w.layer == 1 and w.run.meta.prompt_len + 2 == w.run.T
 
 
 def test_encoders_are_refused_with_a_sentence(minilm):
