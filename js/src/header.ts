@@ -21,7 +21,12 @@ export function headerItems(s: HeaderState): [string, string][] {
     ? `added (${JSON.stringify(m.first_token)})`
     : `not added; first token ${JSON.stringify(m.first_token)}`;
   return [
-    ["T", String(m.T)],
+    [
+      "T",
+      m.prompt_len
+        ? `${m.T} (prompt ${m.prompt_len} + ${m.T - m.prompt_len} generated)`
+        : String(m.T),
+    ],
     ["BOS/[CLS]", bos],
     ["layer", `${s.layer}/${Math.max(0, m.n_layers - 1)}`],
     ["head", s.head < 0 ? `mean of ${m.n_heads}` : `${s.head}/${Math.max(0, m.n_heads - 1)}`],

@@ -191,6 +191,7 @@ function render({ model, el: host }: RenderProps): () => void {
     // a generated run: the first generated position (0: none), marked on the figure
     const P = mt.prompt_len ?? 0;
     const generated = P > 0 && P < entry.T ? P : 0;
+    delete canvas.dataset.boundary;
     const pooledText = g ? poolText(g.rows, g.cols, g.pool) : "";
     let block = 1;
     const region = zoom.region(entry.T);

@@ -51,6 +51,7 @@ export function arcsBoundary(
   const ctx = canvas.getContext("2d");
   if (!ctx || step <= 0) return;
   const x = left + b.at * step;
+  canvas.dataset.boundary = `${x.toFixed(1)} 26 ${(height - 2).toFixed(1)}`; // for tests
   dashed(ctx, b.theme.fg, x, 26, x, height - 2);
   tag(ctx, b.theme, x, 26);
 }
@@ -73,6 +74,7 @@ export function matrixBoundary(
   const qStep = hit.size / Math.max(1, R.q1 - R.q0);
   if (b.at > R.k0 && b.at < R.k1) {
     const x = hit.x0 + (b.at - R.k0) * kStep;
+    canvas.dataset.boundary = `${x.toFixed(1)} ${hit.y0} ${hit.y0 + hit.size}`; // for tests
     dashed(ctx, b.theme.fg, x, hit.y0, x, hit.y0 + hit.size);
   }
   if (b.at > R.q0 && b.at < R.q1) {
