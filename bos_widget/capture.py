@@ -24,6 +24,7 @@ from .eager import Recorder, eager_attention
 from .factors import Factors
 from .generation import generate
 from .hooks import AttentionSite, CaptureError, find_attention_sites
+from .naming import model_name as display_name
 from .record import Recording, recording
 from .run import AttentionRun, RunMeta, SinkSummary
 from .tokens import bos_added_by_tokenizer, check_text, display_tokens, segment_b_start, tokenize
@@ -218,7 +219,8 @@ def capture(
     decoder_text : str, optional
         Encoder-decoder models only: the decoder's input text (default: ``text``).
     model_name : str, optional
-        Name to show in figures (default: the config's ``name_or_path``).
+        Name to show in figures (default: :func:`bos_widget.naming.model_name`: the hub id,
+        or what a local folder says its model is called).
     progress : bool, optional
         Show a progress bar over layers (default: only when T >= 512).
     keep : {"auto", "all", "summary"}
@@ -345,7 +347,7 @@ def capture(
         used = "eager"
     else:
         used = "factors"
-    name = model_name or getattr(model.config, "name_or_path", "") or type(model).__name__
+    name = display_name(model, model_name)
     kv = int(getattr(model.config, "num_key_value_heads", 0) or 0)
 
     def build(group: str, ids_: list[int], hidden: Any, role: str, **extra: Any) -> AttentionRun:

@@ -169,7 +169,8 @@ def _convert_gguf(gguf: Path, target: Path, digest: str, display: str) -> Path:
     config.pop("quantization_config", None)  # weights are de-quantised float32 now
     (tmp / "config.json").write_text(json.dumps(config, indent=2))
     tokenizer.save_pretrained(tmp)
-    (tmp / "bos_widget.json").write_text(json.dumps({"sha256_16": digest, "source": gguf.name}))
+    marker = {"sha256_16": digest, "source": gguf.name, "display": display}
+    (tmp / "bos_widget.json").write_text(json.dumps(marker))
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     return target

@@ -399,5 +399,4 @@ def show(
     from .models import load_cached
 
     loaded, tokenizer = load_cached(model)
-    kwargs.setdefault("model_name", model)
     return AttentionWidget.from_model(loaded, tokenizer, text, text_pair, **kwargs)

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .. import naming
 from ..capture import bos_added_by_tokenizer, check_text, tokenize
 from ..hooks import AttentionSite, find_attention_sites, ov_weights, per_query_head
 
@@ -44,7 +45,7 @@ def encode(model: Any, tokenizer: Any, text: str, max_tokens: int | None = None)
 
 
 def model_name(model: Any) -> str:
-    return str(getattr(model.config, "name_or_path", "") or type(model).__name__)
+    return naming.model_name(model)
 
 
 def inputs_for(model: Any, ids: tuple[int, ...] | list[int], **extra: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .. import metrics
+from ..naming import model_name
 from .mechanisms import layer_alpha, massive_edit, massive_onset, over_mixing, repeated_tokens
 from .passes import forward, has_lm_head, kl, residual, to_numpy, token_nll, tokenize_corpus
 from .probe import Edit, LayerStats, probe
@@ -143,7 +144,7 @@ def collect(
         )
     causal = _is_causal(model, ids[:1])
     lm = has_lm_head(model) and causal  # a masked-LM head gives no next-token loss
-    name = str(getattr(model.config, "name_or_path", "") or type(model).__name__)
+    name = model_name(model)
     m = Measurements(
         model=name,
         T=T,

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 def smol_root(page: Page) -> Locator:
     root = page.get_by_test_id("bosw-root").nth(0)
-    expect(root.get_by_test_id("bosw-header")).to_contain_text("smollm2")
+    expect(root.get_by_test_id("bosw-header")).to_contain_text("smollm2", ignore_case=True)
     return root
 
 

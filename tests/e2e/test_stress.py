@@ -38,10 +38,10 @@ CELLS = [
     "    except Exception as exc:\n"
     "        return f'{type(exc).__name__}: {exc}'",
     "one = bos_widget.AttentionWidget.from_attentions(\n"
-    "    attention(1), [f'a{i}' for i in range(T)], model='stress one', causal=True)\n"
+    "    attention(1), [f'a{i}' for i in range(T)], model='stress one', causal=True, layer=0)\n"
     "one",
     "two = bos_widget.AttentionWidget.from_attentions(\n"
-    "    attention(2), [f'b{i}' for i in range(T)], model='stress two', causal=True)\n"
+    "    attention(2), [f'b{i}' for i in range(T)], model='stress two', causal=True, layer=0)\n"
     "two",
 ]
 MOVES = 500

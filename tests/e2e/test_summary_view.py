@@ -20,7 +20,7 @@ CELLS = [
     "import bos_widget\nfrom tests.unit import tiny\n"
     "run = bos_widget.capture(tiny.llama(), tiny.tokenizer(),\n"
     "    'the quick brown fox jumps over the lazy dog', keep='summary')\n"
-    "summ = bos_widget.AttentionWidget(run, view='matrix')\n"
+    "summ = bos_widget.AttentionWidget(run, view='matrix', layer=0)\n"
     "summ",
 ]
 
