@@ -47,8 +47,13 @@ _CSP = (
 )
 
 
-class Snapshot(TypedDict):
-    """The ``snapshot`` trait: one slice reply and its encoded bytes as base64."""
+class _SnapshotSlot(TypedDict, total=False):  # typing.NotRequired is 3.11+
+    slot: str  # runs with learned sinks: the sink slot's column, base64
+
+
+class Snapshot(_SnapshotSlot):
+    """The ``snapshot`` trait: one slice reply and its encoded bytes as base64 (and, for runs
+    with learned sinks, the sink slot's column as ``slot``)."""
 
     reply: codec.SliceReply
     data: str
@@ -95,7 +100,11 @@ def snapshot(server: SliceServer, layer: int, head: int, weighting: str) -> Snap
         blob = buffers[0]
     if len(blob) > SNAPSHOT_MAX_BYTES:
         return None
-    return {"reply": reply, "data": base64.b64encode(blob).decode("ascii")}
+    snap: Snapshot = {"reply": reply, "data": base64.b64encode(blob).decode("ascii")}
+    if "sink_slot" in reply:
+        reply["sink_slot"] = 1  # the snapshot's buffers are [data, slot]
+        snap["slot"] = base64.b64encode(buffers[-1]).decode("ascii")
+    return snap
 
 
 def widget_state(widget: AttentionWidget) -> dict[str, Any]:

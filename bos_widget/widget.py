@@ -115,6 +115,8 @@ class AttentionWidget(anywidget.AnyWidget):
             # most pool_bins blocks a side); arcs, hidden sinks and segments need every value
             "pooled": self._server.pooled,
             "pool_bins": POOL_BINS,
+            # learned sink logits (gpt-oss): slices carry the "sink slot" column (run.slot)
+            "sink_slot": run.sink_slot is not None,
         }
         if view is None:
             view = "arcs" if run.T <= ARC_VIEW_MAX_TOKENS else "matrix"
