@@ -8,6 +8,7 @@ import { gridCaptionText, placeholder, skeleton } from "./dom";
 import { type ArcsHit, drawArcs } from "./draw/arcs";
 import { OverviewGrid } from "./draw/grid";
 import { cellAt, MAX_SIDE, type MatrixHit, MatrixPainter } from "./draw/matrix";
+import { slotRowAt } from "./draw/slot";
 import { readTheme, type Theme } from "./draw/theme";
 import { ErrorBanner, renderHeader, renderReadout } from "./header";
 import { bindCanvas } from "./interact";
@@ -30,6 +31,7 @@ import {
   specFor,
   TOP_P,
 } from "./slices";
+import { slotIsSink, slotShare } from "./slot";
 import { snapshotMessage } from "./snapshot";
 import { injectStyle } from "./style";
 import { displayToken, TokenStrip } from "./tokens";
@@ -176,11 +178,18 @@ function render({ model, el: host }: RenderProps): () => void {
     const shown = g
       ? entry
       : segmentOf(hide ? hide.entry : entry, m.get("segment"), mt.segment_b_start);
+    // learned sink logits: the sink slot column (slot.ts); hiding sinks removes it as well
+    const slotRun = mt.sink_slot === true;
+    const slot = entry.slot ?? null;
+    const shownSlot = hide ? null : (shown.slot ?? null);
+    const slotSink = slotIsSink(slot, eps);
     if (labels.length !== entry.T)
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
     const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
       weighting === "norm" ? "norm-weighted" : "raw"
-    }${hide ? ", sinks hidden, rows renormalised" : ""}${seg ? `, only ${seg}` : ""}`;
+    }${hide ? `, sinks${slotRun ? " and sink slot" : ""} hidden, rows renormalised` : ""}${
+      seg ? `, only ${seg}` : ""
+    }${shownSlot ? ", with sink slot" : ""}`;
     const pruned = !g && (view === "arcs" || focus >= 0) ? prunedOf(shown) : null;
     const pooledText = g ? poolText(g.rows, g.cols, g.pool) : "";
     let block = 1;
@@ -199,6 +208,7 @@ function render({ model, el: host }: RenderProps): () => void {
         title,
         theme,
         width,
+        slot: shownSlot ? { sink: slotSink } : null,
       });
       matrixHit = null;
     } else {
@@ -218,6 +228,15 @@ function render({ model, el: host }: RenderProps): () => void {
         title,
         theme,
         width,
+        slot: shownSlot
+          ? {
+              values: shownSlot.values,
+              rows: g ? g.rows : null,
+              sink: slotSink,
+              hover: hoverCell && hoverCell[1] === entry.T ? hoverCell[0] : -1,
+              alpha: shownSlot.alpha,
+            }
+          : null,
       });
       arcsHit = null;
       const span = Math.max(region.q1 - region.q0, region.k1 - region.k0);
@@ -254,9 +273,9 @@ function render({ model, el: host }: RenderProps): () => void {
         alpha,
         causal: mt.causal,
         eps,
-        share: g
-          ? shareFromScores(alpha, mask, mt.causal)
-          : shareOnSinks(entry.data, entry.T, mask),
+        share:
+          (g ? shareFromScores(alpha, mask, mt.causal) : shareOnSinks(entry.data, entry.T, mask)) +
+          slotShare(slot, eps),
         view,
         pruned,
         topP: TOP_P,
@@ -266,7 +285,10 @@ function render({ model, el: host }: RenderProps): () => void {
         T: entry.T,
         grid: g,
         aggregatedBlock: block,
-        hidden: hide ? hide.hidden : null,
+        hidden: hide
+          ? { emptyRows: hide.hidden.emptyRows, removed: hide.hidden.removed + (slot?.alpha ?? 0) }
+          : null,
+        slot: slotRun ? { slot, weighting } : null,
       }),
     );
     drawn = entry;
@@ -355,6 +377,8 @@ function render({ model, el: host }: RenderProps): () => void {
   const unbindCanvas = bindCanvas(canvas, {
     hit: (x, y) => {
       if (arcsHit) return { i: indexAt(x, arcsHit.left, arcsHit.step, arcsHit.T), cell: null };
+      const sq = matrixHit ? slotRowAt(matrixHit, x, y) : -1; // the sink slot is key T
+      if (sq >= 0) return { i: -1, cell: [sq, T()] as [number, number] };
       return { i: -1, cell: matrixHit ? cellAt(matrixHit, x, y) : null };
     },
     hover: (p) => setHover(p.i, p.cell),
