@@ -244,6 +244,9 @@ function render({ model, el: host }: RenderProps): () => void {
       if (g) block = Math.max(block, maxWidth(g.rows), maxWidth(g.cols));
       canvas.dataset.matrix = `${matrixHit.x0} ${matrixHit.y0} ${matrixHit.size}`; // for tests
     }
+    // where the sink slot is drawn, for tests: "x y" of its arc target or its column's x
+    const slotAt = arcsHit?.slot ?? (matrixHit?.slotX != null ? [matrixHit.slotX] : null);
+    canvas.dataset.slot = slotAt ? slotAt.join(" ") : "";
     canvas.setAttribute(
       "aria-label",
       `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}${zoomed}`,

@@ -129,13 +129,13 @@ export function slotLine(
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
-  const range = slot.values.length ? ` (p_sink ${lo.toFixed(2)}–${hi.toFixed(2)})` : "";
-  const sink = slotIsSink(slot, eps) ? `a sink (α > ε = ${eps.toFixed(2)})` : "not a sink";
+  const range = slot.values.length ? `, p_sink ${lo.toFixed(2)}–${hi.toFixed(2)}` : "";
+  const sink = slotIsSink(slot, eps) ? "a sink" : "not a sink";
   const rest = hidden
-    ? `hidden with the sinks: rows renormalised over the tokens shown drop its ${pct(slot.alpha)}`
-    : "rows of A sum to 1 − p_sink and are shown as they are, never renormalised";
+    ? `hidden with the sinks (renormalising over the tokens shown drops its ${pct(slot.alpha)})`
+    : "rows sum to 1 − p_sink, not renormalised";
   return (
-    `${SLOT_LABEL} (learned sink logit, not a token): ${slotAlphaText(slot, T)}${range}, ` +
+    `${SLOT_LABEL} (learned sink logit, not a token): α = ${slot.alpha.toFixed(2)}${range}, ` +
     `${sink}; ${rest}.`
   );
 }

@@ -77,8 +77,8 @@ describe("the sink slot is a key of its own, never a token", () => {
     expect(first).toContain(`[${SLOT_LABEL}] α = 0.37 over 3 queries`);
     expect(first.indexOf(SLOT_LABEL)).toBeLessThan(first.indexOf("#0"));
     expect(second).toContain("learned sink logit, not a token");
-    expect(second).toContain("p_sink 0.20–0.60");
-    expect(second).toContain("never renormalised");
+    expect(second).toContain("α = 0.37, p_sink 0.20–0.60, a sink;");
+    expect(second).toContain("rows sum to 1 − p_sink, not renormalised");
   });
   it("names the slot where a query's arcs go to it", () => {
     const lines = text(input({ focus: 0 }));
@@ -90,7 +90,7 @@ describe("the sink slot is a key of its own, never a token", () => {
   });
   it("says hiding sinks removes the slot too", () => {
     const lines = text(input({ hidden: { emptyRows: 0, removed: 0.5 } }));
-    expect(lines[1]).toContain("hidden with the sinks: rows renormalised over the tokens shown");
+    expect(lines[1]).toContain("hidden with the sinks (renormalising over the tokens shown drops its");
   });
   it("says what is missing when a copy carries no slot", () => {
     expect(slotLine(null, 3, 0.3, "raw", false)).toContain("rows of A sum to 1 − p_sink");

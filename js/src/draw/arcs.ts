@@ -31,6 +31,8 @@ export interface ArcsHit {
   left: number;
   step: number;
   T: number;
+  /** the sink slot's target [x, baseline y], when one is drawn */
+  slot?: [number, number] | null;
 }
 
 const BINS = 8;
@@ -220,5 +222,5 @@ export function drawArcs(canvas: HTMLCanvasElement, a: ArcsInput): ArcsHit {
     ctx.lineTo(x + 4, topBase - 6);
     ctx.fill();
   }
-  return { left, step: strip.step, T };
+  return { left, step: strip.step, T, slot: a.slot ? [slotX, topBase] : null };
 }
