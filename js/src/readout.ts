@@ -61,7 +61,7 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
   if (sinks.length > 6) first.push(` and ${sinks.length - 6} more`);
   first.push(` · share of this head's attention on sinks: ${pct(r.share)}`);
   const lines: Piece[][] = [first];
-  if (r.slot) lines.push([slotLine(slot, r.T, r.eps, r.slot.weighting, r.hidden !== null)]);
+  if (r.slot) lines.push([slotLine(slot, r.eps, r.slot.weighting, r.hidden !== null)]);
   const hid = r.hidden
     ? `Sinks hidden, rows renormalised (removed ${pct(r.hidden.removed)} of the mass; ` +
       `${r.hidden.emptyRows} row${r.hidden.emptyRows === 1 ? "" : "s"} left empty) · `

@@ -106,7 +106,6 @@ export function slotShare(slot: Slot | null | undefined, eps: number): number {
  */
 export function slotLine(
   slot: Slot | null | undefined,
-  T: number,
   eps: number,
   weighting: string,
   hidden: boolean,

@@ -3,6 +3,7 @@ import { encode } from "../src/codec";
 import { type ReadoutInput, readoutLines } from "../src/readout";
 import { sinkMask, sinkScores } from "../src/sinks";
 import { parseSlot, pruneWithSlot, SLOT_LABEL, slotIsSink, slotLine, slotShare } from "../src/slot";
+import { snapshotMessage } from "../src/snapshot";
 
 // a causal 3-token head with a learned sink: rows sum to 1 - p_sink
 const T = 3;
@@ -41,6 +42,15 @@ describe("a reply's sink slot", () => {
     const got = parseSlot({ sink_slot: 1, slot_alpha: 0.37 }, [new Uint8Array(8), bytes(P)], 3);
     expect(got?.alpha).toBe(0.37);
     expect(Array.from(got?.values ?? []).map((v) => +v.toFixed(3))).toEqual(P);
+  });
+  it("survives a saved snapshot (buffer 1 of a kernel-less reopening)", () => {
+    const b64 = (b: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(b)));
+    const reply = { kind: "slice", sink_slot: 1, slot_alpha: 0.37 };
+    const snap = { reply, data: b64(bytes([0, 0, 0])), slot: b64(bytes(P)) };
+    const msg = snapshotMessage(snap);
+    expect(msg?.[1].length).toBe(2);
+    const got = msg ? parseSlot(msg[0], msg[1], 3) : null;
+    expect(got?.values[0]).toBeCloseTo(0.6, 3);
   });
   it("is null when missing, of the wrong length or malformed", () => {
     expect(parseSlot({}, [bytes(P)], 3)).toBeNull();
@@ -90,14 +100,16 @@ describe("the sink slot is a key of its own, never a token", () => {
   });
   it("says hiding sinks removes the slot too", () => {
     const lines = text(input({ hidden: { emptyRows: 0, removed: 0.5 } }));
-    expect(lines[1]).toContain("hidden with the sinks (renormalising over the tokens shown drops its");
+    expect(lines[1]).toContain(
+      "hidden with the sinks (renormalising over the tokens shown drops its",
+    );
   });
   it("says what is missing when a copy carries no slot", () => {
-    expect(slotLine(null, 3, 0.3, "raw", false)).toContain("rows of A sum to 1 − p_sink");
+    expect(slotLine(null, 0.3, "raw", false)).toContain("rows of A sum to 1 − p_sink");
     expect(text(input({ slot: { slot: null, weighting: "raw" } }))[1]).toContain("no sink slot");
   });
   it("hands nothing out under norm weighting", () => {
-    expect(slotLine(slot, 3, 0.3, "norm", false)).toContain("norm-weighted share is 0");
+    expect(slotLine(slot, 0.3, "norm", false)).toContain("norm-weighted share is 0");
   });
   it("leaves models without learned sinks as they were", () => {
     const lines = text(input({ slot: null }));
