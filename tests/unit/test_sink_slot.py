@@ -172,3 +172,16 @@ def test_widget_snapshot_and_export_carry_the_slot(runs):
     plain = AttentionWidget(capture(tiny.llama(), tiny.tokenizer(), TEXT))
     assert plain.meta["sink_slot"] is False
     assert "slot" not in (export.snapshot(plain._server, 0, -1, "raw") or {"slot": 1})
+
+
+def test_static_figure_names_the_slot(runs):
+    from bos_widget.figure import spec_of
+    from bos_widget.widget import AttentionWidget
+
+    run = runs["factors"]
+    spec = spec_of(AttentionWidget(run, layer=1, head=3))
+    alpha = run.slot_scores()[1, 3]
+    assert f"sink slot (learned sink logit, not a token, not drawn): α = {alpha:.2f}" in (
+        spec.subtitle
+    )
+    assert "rows sum to 1 − p_sink" in spec.subtitle
