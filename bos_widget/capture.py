@@ -134,6 +134,7 @@ class _Group:
     measured: SinkSummary | None = None
     factors: Factors | None = None
     causal: bool | None = None
+    sink_slot: np.ndarray | None = None
 
 
 def _eager_groups(rec: Recorder, left_out: str | None) -> dict[str, _Group]:
@@ -153,6 +154,7 @@ def _eager_groups(rec: Recorder, left_out: str | None) -> dict[str, _Group]:
             head_mean=store.head_mean,
             summary=summary,
             causal=bool(sm.causal) if sm is not None else None,
+            sink_slot=store.sink_slot,
         )
     return groups
 
@@ -174,8 +176,20 @@ def _factor_groups(rec: Recording) -> dict[str, _Group]:
             measured=measured,
             factors=factors,
             causal=factors.layers[0].rule.causal,
+            sink_slot=_slot_stack(g.sink_slot, factors.shape),
         )
     return groups
+
+
+def _slot_stack(slots: dict[int, np.ndarray], shape: tuple[int, ...]) -> np.ndarray | None:
+    """``p_sink`` float32 ``[L, H, T_q]`` of the layers with learned sink logits (exactly 0 in
+    layers without), or ``None`` when no layer has them."""
+    if not slots:
+        return None
+    out = np.zeros(shape[:3], dtype=np.float32)
+    for layer, slot in slots.items():
+        out[layer] = slot
+    return out
 
 
 def _forward(model: Any, inputs: dict, blocks: dict) -> tuple[Any, Recorder]:
@@ -404,6 +418,7 @@ def capture(
             head_mean=g.head_mean,
             factors=g.factors,
             measured=g.measured,
+            sink_slot=g.sink_slot,
             **extra,
         )
 

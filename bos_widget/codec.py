@@ -66,6 +66,11 @@ class _RegionReply(TypedDict, total=False):
     pool: Pool
 
 
+class _SlotReply(TypedDict, total=False):
+    sink_slot: int
+    slot_alpha: float
+
+
 class SliceRequest(_RegionRequest):
     """Message the browser sends to ask for one attention slice.
 
@@ -96,7 +101,7 @@ class TokenStats(TypedDict):
     massive: list[int]
 
 
-class SliceReply(_RegionReply):
+class SliceReply(_RegionReply, _SlotReply):
     """Message Python sends with one slice; the bytes travel as ``buffers[0]``.
 
     ``encoding`` is the dtype of the bytes and ``error_bound`` the largest absolute error
@@ -108,6 +113,11 @@ class SliceReply(_RegionReply):
     position is kept) and ``pool``: the slice is ``[n_q, n_k]`` with row edges
     ``metrics.bin_edges(q0, q1, bins or q1 - q0)`` (columns likewise), and ``buffers[1]``
     holds float16 ``[T]``, the D1 sink score of every key of that (layer, head, weighting).
+
+    Runs with learned sink logits (gpt-oss, ``run.sink_slot``) add ``sink_slot``, the index of
+    the buffer that holds float16 ``[n_q]``: the sink slot's column for the rows served
+    (``run.slot``; pooled like the rows), and ``slot_alpha``, the slot's D1-style score in that
+    (layer, head, weighting) (``metrics.slot_scores``; 0 when norm-weighted).
     """
 
     kind: Literal["slice"]

@@ -10,7 +10,10 @@ hooks then
   the mean of heads and the sink scores;
 * hook the key and value projections to measure ``||k||``, ``||v||`` and ``||v W_O^h||`` per
   head (D3/D4 of SCIENCE.md) for the GPT-2, Llama-like, BERT-like, T5 and BART families;
-* copy the last block's output as it leaves the block (both paths use this hook).
+* copy the last block's output as it leaves the block (both paths use this hook);
+* in modules with learned sink logits (a ``sinks`` tensor of one logit per head, gpt-oss),
+  keep ``p_sink = 1 - sum_k A[q, k]`` per head and query: eager attention drops the sink's
+  column of the softmax, so its rows sum to ``1 - p_sink``.
 
 Which module produces a model's attention weights is read from transformers' own per-class
 recording table (``_can_record_outputs``), the same table that implements
@@ -41,6 +44,7 @@ class _LayerStore:
     key_norms: np.ndarray | None = None
     output_norms: np.ndarray | None = None
     head_mean: np.ndarray | None = None  # float16 [L, T_q, T_k], the view's default slice
+    sink_slot: np.ndarray | None = None  # float32 [L, H, T_q], p_sink (learned sink logits)
     summary: _SummaryStore | None = None
 
 
@@ -52,6 +56,13 @@ class _SummaryStore:
     norm_first: np.ndarray | None = None  # float32 [L, H]
     norm_share0: np.ndarray | None = None  # float32 [L, H]
     causal: bool | None = None
+
+
+def has_sink_logits(module: nn.Module, n_heads: int) -> bool:
+    """True when ``module`` holds learned sink logits: a ``sinks`` tensor ``[n_heads]`` (the
+    name gpt-oss and every transformers model that passes ``s_aux`` to attention use)."""
+    sinks = getattr(module, "sinks", None)
+    return isinstance(sinks, torch.Tensor) and sinks.numel() == n_heads
 
 
 @contextmanager
@@ -154,6 +165,11 @@ class Recorder:
                 store.head_mean = np.empty((store.n_layers, tq, tk), dtype=np.float16)
             # copy_ converts straight into the float16 store: no float16 temporary, one pass
             torch.from_numpy(store.head_mean[site.layer]).copy_(w.float().mean(dim=0))
+            if has_sink_logits(site.module, w.shape[0]):
+                if store.sink_slot is None:
+                    store.sink_slot = np.zeros((store.n_layers, *w.shape[:2]), dtype=np.float32)
+                slot = (1.0 - w.float().sum(dim=-1)).clamp_(0.0, 1.0)  # [H, T_q], float32 sum
+                store.sink_slot[site.layer] = slot.cpu().numpy()
             if self.summary:
                 self._summarise(site, store, w)
             else:

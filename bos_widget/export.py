@@ -47,8 +47,13 @@ _CSP = (
 )
 
 
-class Snapshot(TypedDict):
-    """The ``snapshot`` trait: one slice reply and its encoded bytes as base64."""
+class _SnapshotSlot(TypedDict, total=False):  # typing.NotRequired is 3.11+
+    slot: str  # runs with learned sinks: the sink slot's column, base64
+
+
+class Snapshot(_SnapshotSlot):
+    """The ``snapshot`` trait: one slice reply and its encoded bytes as base64 (and, for runs
+    with learned sinks, the sink slot's column as ``slot``)."""
 
     reply: codec.SliceReply
     data: str
@@ -95,7 +100,17 @@ def snapshot(server: SliceServer, layer: int, head: int, weighting: str) -> Snap
         blob = buffers[0]
     if len(blob) > SNAPSHOT_MAX_BYTES:
         return None
-    return {"reply": reply, "data": base64.b64encode(blob).decode("ascii")}
+    return _embedded(reply, blob, buffers)
+
+
+def _embedded(reply: codec.SliceReply, blob: bytes, buffers: list[bytes]) -> Snapshot:
+    """A whole-slice reply with its bytes as base64 (and the sink slot's column, which the
+    reply then names buffer 1, for runs with learned sinks)."""
+    snap: Snapshot = {"reply": reply, "data": base64.b64encode(blob).decode("ascii")}
+    if "sink_slot" in reply:
+        snap["slot"] = base64.b64encode(buffers[reply["sink_slot"]]).decode("ascii")
+        reply["sink_slot"] = 1  # the page's buffers are [data, slot]
+    return snap
 
 
 def widget_state(widget: AttentionWidget) -> dict[str, Any]:
@@ -159,10 +174,7 @@ def page_data(
     limit = max_mb * 1e6
     for i, (layer, h, w) in enumerate(keys):
         reply, buffers = server.reply(layer, h, w)
-        slices[f"{layer}|{h}|{w}"] = {
-            "reply": reply,
-            "data": base64.b64encode(buffers[0]).decode("ascii"),
-        }
+        slices[f"{layer}|{h}|{w}"] = dict(_embedded(reply, buffers[0], buffers))
         if i == 0:  # every slice has the same size: estimate the page from the first
             one = len(script_json(slices[f"{layer}|{h}|{w}"]))
             estimate = one * len(keys) + len(script_json(state))

@@ -160,6 +160,14 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
     ]
     found = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
     subtitle = f"{what} · sink keys α > ε: {found or 'none'}"
+    slot = run.slot_scores()  # learned sink logits: the static figure names the slot
+    if slot is not None:
+        a = float(slot[layer].mean() if head == MEAN_HEAD else slot[layer, head])
+        a = 0.0 if weighting == "norm" else a
+        gone = "hidden with the sinks" if widget.hide_sinks else "rows sum to 1 − p_sink"
+        subtitle += (
+            f" · sink slot (learned sink logit, not a token, not drawn): α = {a:.2f}, {gone}"
+        )
     labels = [label(t) for t in run.tokens]
     return FigureSpec(title, subtitle, widget.view, shown, labels, sinks, causal)
 

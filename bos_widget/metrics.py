@@ -72,6 +72,28 @@ def sink_scores(attention: np.ndarray, causal: bool) -> np.ndarray:
     return att.sum(axis=-2, dtype=np.float32) / counts
 
 
+def slot_scores(sink_slot: np.ndarray) -> np.ndarray:
+    """D1 of the learned sink slot (SCIENCE.md D13), counted as a key of its own.
+
+    A learned sink logit (gpt-oss) sits in every row's softmax denominator but is no token:
+    it takes ``p_sink[q]`` of query ``q``'s mass and rows of ``A`` sum to ``1 - p_sink``. Every
+    query sees it, causal or not, so its score is the mean over all queries,
+    ``alpha_slot[l, h] = mean_q p_sink[l, h, q]``, compared with ``eps`` like any key's
+    ``alpha[l, h, k]``. For every row ``sum_k A[q, k] + p_sink[q] = 1``.
+
+    Parameters
+    ----------
+    sink_slot : np.ndarray
+        ``[..., T_q]`` ``p_sink`` per query (``run.sink_slot`` is ``[L, H, T_q]``).
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``[...]``, values in [0, 1].
+    """
+    return np.asarray(sink_slot, dtype=np.float32).mean(axis=-1)
+
+
 def first_token_scores(attention: np.ndarray, output_norms: np.ndarray | None = None) -> np.ndarray:
     """D1 at position 0 only, ``alpha[..., 0] = mean_q A[..., q, 0]``, reading one column.
 

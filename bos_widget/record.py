@@ -14,7 +14,9 @@ module's ``eager_attention_forward``), so the forward is the model's own, and it
   attention cannot be rebuilt from q and k (an additive bias hidden in the mask, say) marks
   the recording failed, and capture falls back to eager attention;
 * measures D1 sink scores of every key and the D3 norm-weighted share of key 0 blockwise
-  (O(T x block) memory per layer), and the value, key and ``||v W_O^h||`` norms;
+  (O(T x block) memory per layer), and the value, key and ``||v W_O^h||`` norms; in layers
+  with learned sink logits (gpt-oss) also ``p_sink``, the softmax mass of the sink logit per
+  head and query (rows of ``A`` sum to ``1 - p_sink``);
 * optionally writes every map into a float16 store (short inputs only).
 
 The model's implementation is restored on exit, also when the forward raises.
@@ -53,6 +55,7 @@ class GroupRecord:
     value_norms: dict[int, np.ndarray] = field(default_factory=dict)  # [H, T_k]
     key_norms: dict[int, np.ndarray] = field(default_factory=dict)
     output_norms: dict[int, np.ndarray] = field(default_factory=dict)
+    sink_slot: dict[int, np.ndarray] = field(default_factory=dict)  # [H, T_q], sink layers only
     maps: np.ndarray | None = None  # float16 [L, H, T_q, T_k] when kept
 
     def stack(self, name: str) -> np.ndarray | None:
@@ -198,7 +201,9 @@ def _measure(
     fuse: bool = False,
 ) -> torch.Tensor | None:
     """D1 of every key, D3 share of key 0 and the per-token norms of one layer, blockwise;
-    with ``fuse`` also the layer's output ``[H, T_q, d]`` (``A v``, eager's math)."""
+    with ``fuse`` also the layer's output ``[H, T_q, d]`` (``A v``, eager's math). Where the
+    rule has learned sink logits, ``p_sink = exp(s - m) / (sum_j exp(l_j - m) + exp(s - m))``
+    ``[H, T_q]`` goes to ``group.sink_slot``."""
     H, t_q, _ = q.shape
     t_k = k.shape[1]
     layer = site.layer
@@ -226,6 +231,7 @@ def _measure(
     colsum = torch.zeros((H, 1, t_k), dtype=torch.float64, device=q.device)
     first = torch.zeros(H, dtype=torch.float64, device=q.device)
     later = torch.zeros(H, dtype=torch.float64, device=q.device)
+    slot = None if rule.sinks is None else np.zeros((H, t_q), dtype=np.float32)
     step = block_rows(H, t_k)
     for q0 in range(0, t_q, step):
         q1 = min(t_q, q0 + step)
@@ -234,6 +240,8 @@ def _measure(
         denom = num[..., -1:] if extra is None else num[..., -1:] + extra  # [H, n, 1]
         inv = denom.reciprocal()
         colsum[..., lo:hi] += torch.bmm(inv.transpose(1, 2), e)  # D1: sum of A over rows
+        if slot is not None and extra is not None:
+            slot[:, q0:q1] = (extra * inv)[..., 0].cpu().numpy()  # p_sink, [H, n]
         if out is not None:
             torch.mul(num[..., :d], inv, out=out[:, q0:q1])
         if group.maps is not None:
@@ -244,6 +252,8 @@ def _measure(
             first += share.sum(1)
             later += share[:, 1 if q0 == 0 else 0 :].sum(1)
     colsum = colsum[:, 0]
+    if slot is not None:
+        group.sink_slot[layer] = slot
     counts = metrics.query_counts(t_q, t_k, rule.causal)
     group.sink_scores[layer] = (colsum.cpu().numpy() / counts).astype(np.float32)
     if fnorm is not None:

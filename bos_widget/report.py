@@ -29,6 +29,9 @@ class SinkReport:
         causal query 0 can only attend to itself, and ``sink_score_0`` includes it),
         ``value_drain`` / ``key_drain`` (D4; keys as the key projection gives them, before
         any QK-norm: ``bos_widget.explain`` measures them as attention uses them).
+        Runs with learned sink logits (gpt-oss) add ``slot_score`` (the sink slot's D1,
+        :func:`metrics.slot_scores`: mean ``p_sink`` over every query) and ``slot_sink``
+        (``slot_score > eps``): the slot counts as a key of its own, never as a token.
     layers : pandas.DataFrame
         One row per layer: mean sink score of position 0, share of sink heads, residual peak
         of position 0 (D5) and whether position 0 holds a massive activation.
@@ -127,6 +130,10 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
             "key_drain": np.asarray(key_drain).ravel(),
         }
     )
+    slot = run.slot_scores()  # [L, H] or None
+    if slot is not None:
+        table["slot_score"] = slot.ravel()
+        table["slot_sink"] = (slot > eps).ravel()
     peak = (
         metrics.residual_peak(run.hidden_norms)[1:]
         if run.hidden_norms is not None
@@ -160,4 +167,11 @@ def sink_report(run: AttentionRun, eps: float = 0.3) -> SinkReport:
         f"position 0 ({run.tokens[0]!r}); position {int(strongest.argmax())} is the strongest "
         f"sink in {int(strongest.max())} of {L * H} heads."
     )
+    if slot is not None:
+        layers["slot_score"] = slot.mean(axis=-1)
+        summary += (
+            f" Learned sink logits: the sink slot (not a token) takes {slot.mean():.2f} of each "
+            f"row's mass on average (rows of A sum to 1 - p_sink) and is a sink (alpha > {eps}) "
+            f"in {int((slot > eps).sum())} of {L * H} heads."
+        )
     return SinkReport(table=table, layers=layers, summary=summary, eps=eps)

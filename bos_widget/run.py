@@ -160,6 +160,12 @@ class AttentionRun:
         q and k of every layer as attention used them (``bos_widget.factors.Factors``).
     measured : SinkSummary or None
         Sink scores measured at capture from the exact attention (factor runs).
+    sink_slot : np.ndarray or None
+        float32 ``[L, H, T_q]``: ``p_sink``, the softmax mass of a learned per-head sink logit
+        (gpt-oss) for every query, 0 in layers without one; ``None`` for models without
+        learned sinks. The sink is not a key: rows of the maps sum to ``1 - p_sink`` and are
+        never renormalised. Views show it as a labelled "sink slot" column; see
+        :meth:`slot` and :meth:`slot_scores`.
     """
 
     tokens: tuple[str, ...]
@@ -178,6 +184,7 @@ class AttentionRun:
     head_mean: np.ndarray | None = field(default=None, repr=False)
     factors: Factors | None = field(default=None, repr=False)
     measured: SinkSummary | None = field(default=None, repr=False)
+    sink_slot: np.ndarray | None = field(default=None, repr=False)
     _shape: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -205,6 +212,9 @@ class AttentionRun:
             arr = getattr(self, name)
             if arr is not None and arr.shape != tuple(shape[:3]):
                 raise ValueError(f"{name} must have shape {shape[:3]}, got {arr.shape}.")
+        slot = self.sink_slot
+        if slot is not None and slot.shape != tuple(shape[:3]):
+            raise ValueError(f"sink_slot must have shape {shape[:3]}, got {slot.shape}.")
         mean_shape = (shape[0], shape[2], shape[3])
         if self.head_mean is not None and self.head_mean.shape != mean_shape:
             raise ValueError(f"head_mean must have shape {mean_shape}, got {self.head_mean.shape}.")
@@ -303,6 +313,45 @@ class AttentionRun:
         if kept is not None:
             return kept.sink_scores
         return metrics.sink_scores(self.require_attention(), self.meta.causal)
+
+    def slot(
+        self,
+        layer: int,
+        head: int = -1,
+        *,
+        queries: tuple[int, int] | None = None,
+        weighting: str = "raw",
+        bins: int | None = None,
+        pool: str = "max",
+    ) -> np.ndarray | None:
+        """The sink slot's column for the rows :meth:`slice` returns, or ``None`` when the
+        run has no learned sinks.
+
+        Returns
+        -------
+        np.ndarray or None
+            float32 ``[n_q]``: ``p_sink`` of each query (``head=-1``: the mean of heads, so
+            that a mean row plus its slot still sums to 1), pooled over the same row bins as
+            :meth:`slice`. Under ``weighting="norm"`` it is 0: the sink logit has no value
+            vector, so it hands nothing out (``||f|| = 0`` in D3).
+        """
+        if self.sink_slot is None:
+            return None
+        L, H, Tq, _ = self._shape
+        if not 0 <= layer < L or not (head == -1 or 0 <= head < H):
+            raise ValueError(f"No (layer, head) ({layer}, {head}) in a {L} x {H} run.")
+        q0, q1 = _range(queries, Tq, "queries")
+        s = self.sink_slot[layer]
+        col = (s.mean(axis=0) if head == -1 else s[head])[q0:q1].astype(np.float32)
+        if weighting == "norm":
+            col = np.zeros_like(col)
+        rows = metrics.bin_edges(q0, q1, bins or q1 - q0)
+        return metrics.pool(col[:, None], rows - q0, np.array([0, 1]), pool)[:, 0]
+
+    def slot_scores(self) -> np.ndarray | None:
+        """The sink slot's D1-style score ``[L, H]`` (:func:`metrics.slot_scores`), or
+        ``None`` for runs without learned sinks."""
+        return None if self.sink_slot is None else metrics.slot_scores(self.sink_slot)
 
     @property
     def n_layers(self) -> int:

@@ -352,7 +352,8 @@ class SliceServer:
             slice as before. Region replies also state ``queries``, ``keys``, ``bins`` (the
             blocks a side, ``None`` when exact) and ``pool``; their slice is ``[n_q, n_k]``
             with edges ``metrics.bin_edges(q0, q1, bins or q1 - q0)`` (likewise keys), and
-            ``buffers[1]`` holds float16 ``[T]``: the D1 sink score of every key.
+            ``buffers[1]`` holds float16 ``[T]``: the D1 sink score of every key. Runs with
+            learned sinks add the sink slot's column (``codec.SliceReply``).
 
         Raises ``ValueError`` (with a sentence for the user) when the request is invalid.
         """
@@ -367,11 +368,26 @@ class SliceServer:
             "error_bound": bound,
             "stats": self.stats(layer, head),
         }
-        if not (self.pooled or queries is not None or keys is not None or bins is not None):
-            return content, [blob]
-        _, _, _, q0, q1, k0, k1, n, how = key
-        content["queries"] = [q0, q1]
-        content["keys"] = [k0, k1]
-        content["bins"] = n
-        content["pool"] = cast(codec.Pool, how)
-        return content, [blob, self._alpha_blob(layer, head, weighting)]
+        buffers = [blob]
+        if self.pooled or queries is not None or keys is not None or bins is not None:
+            _, _, _, q0, q1, k0, k1, n, how = key
+            content["queries"] = [q0, q1]
+            content["keys"] = [k0, k1]
+            content["bins"] = n
+            content["pool"] = cast(codec.Pool, how)
+            buffers.append(self._alpha_blob(layer, head, weighting))
+        self._add_slot(content, buffers, key)
+        return content, buffers
+
+    def _add_slot(self, content: codec.SliceReply, buffers: list[bytes], key: Key) -> None:
+        """Runs with learned sink logits: the sink slot's column for the rows served, as one
+        more buffer (``content["sink_slot"]`` is its index), and its score ``slot_alpha``."""
+        layer, head, weighting, q0, q1, _, _, n, how = key
+        slot = self.run.slot(layer, head, queries=(q0, q1), weighting=weighting, bins=n, pool=how)
+        scores = self.run.slot_scores()
+        if slot is None or scores is None:
+            return
+        alpha = scores[layer].mean() if head == MEAN_HEAD else scores[layer, head]
+        content["sink_slot"] = len(buffers)
+        content["slot_alpha"] = round(float(alpha), 4) if weighting == "raw" else 0.0
+        buffers.append(codec.encode(slot, "float16"))

@@ -128,6 +128,8 @@ class AttentionWidget(anywidget.AnyWidget):
             "pooled": self._server.pooled,
             "pool_bins": POOL_BINS,
             "prompt_len": m.prompt_len,  # generated runs: where the prompt ends
+            # learned sink logits (gpt-oss): slices carry the "sink slot" column (run.slot)
+            "sink_slot": run.sink_slot is not None,
         }
         if view is None:
             view = "arcs" if run.T <= ARC_VIEW_MAX_TOKENS else "matrix"

@@ -9,6 +9,7 @@ import { type ArcsHit, drawArcs } from "./draw/arcs";
 import { arcsBoundary, matrixBoundary } from "./draw/boundary";
 import { OverviewGrid } from "./draw/grid";
 import { cellAt, MAX_SIDE, type MatrixHit, MatrixPainter } from "./draw/matrix";
+import { slotRowAt } from "./draw/slot";
 import { readTheme, type Theme } from "./draw/theme";
 import { ErrorBanner, renderHeader, renderReadout } from "./header";
 import { bindCanvas } from "./interact";
@@ -31,6 +32,7 @@ import {
   specFor,
   TOP_P,
 } from "./slices";
+import { slotIsSink, slotShare } from "./slot";
 import { snapshotMessage } from "./snapshot";
 import { StepControl } from "./stepctl";
 import { injectStyle } from "./style";
@@ -182,11 +184,18 @@ function render({ model, el: host }: RenderProps): () => void {
     const shown = g
       ? entry
       : segmentOf(hide ? hide.entry : entry, m.get("segment"), mt.segment_b_start);
+    // learned sink logits: the sink slot column (slot.ts); hiding sinks removes it as well
+    const slotRun = mt.sink_slot === true;
+    const slot = entry.slot ?? null;
+    const shownSlot = hide ? null : (shown.slot ?? null);
+    const slotSink = slotIsSink(slot, eps);
     if (labels.length !== entry.T)
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
     const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
       weighting === "norm" ? "norm-weighted" : "raw"
-    }${hide ? ", sinks hidden, rows renormalised" : ""}${seg ? `, only ${seg}` : ""}`;
+    }${hide ? `, sinks${slotRun ? " and sink slot" : ""} hidden, rows renormalised` : ""}${
+      seg ? `, only ${seg}` : ""
+    }${shownSlot ? ", with sink slot" : ""}`;
     const pruned = !g && (view === "arcs" || focus >= 0) ? prunedOf(shown) : null;
     // a generated run: the first generated position (0: none), marked on the figure
     const P = mt.prompt_len ?? 0;
@@ -209,6 +218,7 @@ function render({ model, el: host }: RenderProps): () => void {
         title,
         theme,
         width,
+        slot: shownSlot ? { sink: slotSink } : null,
       });
       matrixHit = null;
       if (generated > 0)
@@ -230,6 +240,15 @@ function render({ model, el: host }: RenderProps): () => void {
         title,
         theme,
         width,
+        slot: shownSlot
+          ? {
+              values: shownSlot.values,
+              rows: g ? g.rows : null,
+              sink: slotSink,
+              hover: hoverCell && hoverCell[1] === entry.T ? hoverCell[0] : -1,
+              alpha: shownSlot.alpha,
+            }
+          : null,
       });
       arcsHit = null;
       if (generated > 0) matrixBoundary(canvas, { at: generated, theme }, matrixHit);
@@ -238,6 +257,9 @@ function render({ model, el: host }: RenderProps): () => void {
       if (g) block = Math.max(block, maxWidth(g.rows), maxWidth(g.cols));
       canvas.dataset.matrix = `${matrixHit.x0} ${matrixHit.y0} ${matrixHit.size}`; // for tests
     }
+    // where the sink slot is drawn, for tests: "x y" of its arc target or its column's x
+    const slotAt = arcsHit?.slot ?? (matrixHit?.slotX != null ? [matrixHit.slotX] : null);
+    canvas.dataset.slot = slotAt ? slotAt.join(" ") : "";
     canvas.setAttribute(
       "aria-label",
       `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}${zoomed}`,
@@ -267,9 +289,9 @@ function render({ model, el: host }: RenderProps): () => void {
         alpha,
         causal: mt.causal,
         eps,
-        share: g
-          ? shareFromScores(alpha, mask, mt.causal)
-          : shareOnSinks(entry.data, entry.T, mask),
+        share:
+          (g ? shareFromScores(alpha, mask, mt.causal) : shareOnSinks(entry.data, entry.T, mask)) +
+          slotShare(slot, eps),
         view,
         pruned,
         topP: TOP_P,
@@ -279,7 +301,10 @@ function render({ model, el: host }: RenderProps): () => void {
         T: entry.T,
         grid: g,
         aggregatedBlock: block,
-        hidden: hide ? hide.hidden : null,
+        hidden: hide
+          ? { emptyRows: hide.hidden.emptyRows, removed: hide.hidden.removed + (slot?.alpha ?? 0) }
+          : null,
+        slot: slotRun ? { slot, weighting } : null,
       }),
     );
     drawn = entry;
@@ -370,6 +395,8 @@ function render({ model, el: host }: RenderProps): () => void {
   const unbindCanvas = bindCanvas(canvas, {
     hit: (x, y) => {
       if (arcsHit) return { i: indexAt(x, arcsHit.left, arcsHit.step, arcsHit.T), cell: null };
+      const sq = matrixHit ? slotRowAt(matrixHit, x, y) : -1; // the sink slot is key T
+      if (sq >= 0) return { i: -1, cell: [sq, T()] as [number, number] };
       return { i: -1, cell: matrixHit ? cellAt(matrixHit, x, y) : null };
     },
     hover: (p) => setHover(p.i, p.cell),

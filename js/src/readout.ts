@@ -6,6 +6,7 @@ import { binOf } from "./bins";
 import { type Piece, pct } from "./header";
 import type { Pruned } from "./prune";
 import { alphaText, sinkList, sinkMask } from "./sinks";
+import { SLOT_LABEL, type Slot, slotAlphaText, slotIsSink, slotLine } from "./slot";
 import { displayToken } from "./tokens";
 
 export interface ReadoutInput {
@@ -26,6 +27,11 @@ export interface ReadoutInput {
   aggregatedBlock: number;
   /** set when sinks are hidden: rows left empty and mean row mass removed */
   hidden: { emptyRows: number; removed: number } | null;
+  /**
+   * Learned sink logits (meta.sink_slot): the slice's sink slot (null when the reply carried
+   * none) and the weighting; key index T then names the slot. Absent for other models.
+   */
+  slot?: { slot: Slot | null; weighting: string } | null;
 }
 
 const tok = (tokens: string[], i: number) => `#${i} “${displayToken(tokens[i] ?? "")}”`;
@@ -34,17 +40,28 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
   const sinks = sinkList(r.alpha, r.eps, r.causal);
   const mask = sinkMask(r.alpha, r.eps, r.causal);
   // a key's name, highlighted when it is a sink; its score with the queries it averages over
-  const key = (k: number): Piece => (mask[k] ? { sink: tok(r.tokens, k) } : tok(r.tokens, k));
-  const alpha = (k: number) => alphaText(r.alpha[k], k, r.T, r.causal);
+  const slot = r.slot?.slot ?? null;
+  const slotSink = slotIsSink(slot, r.eps);
+  const name = (k: number) => (k === r.T ? SLOT_LABEL : tok(r.tokens, k));
+  const key = (k: number): Piece =>
+    (k === r.T ? slotSink : mask[k]) ? { sink: name(k) } : name(k);
+  const alpha = (k: number) =>
+    k === r.T && slot ? slotAlphaText(slot, r.T) : alphaText(r.alpha[k], k, r.T, r.causal);
+  // the slot is a key of its own: listed among the sinks, by score, when above the threshold
+  if (slot && slotSink) {
+    const at = sinks.findIndex((k) => r.alpha[k] < slot.alpha);
+    sinks.splice(at < 0 ? sinks.length : at, 0, r.T);
+  }
   const first: Piece[] = [`Sink keys (α > ε = ${r.eps.toFixed(2)}): `];
   if (!sinks.length) first.push("none");
   sinks.slice(0, 6).forEach((k, j) => {
     if (j) first.push(", ");
-    first.push({ sink: tok(r.tokens, k) }, ` ${alpha(k)}`);
+    first.push({ sink: name(k) }, ` ${alpha(k)}`);
   });
   if (sinks.length > 6) first.push(` and ${sinks.length - 6} more`);
   first.push(` · share of this head's attention on sinks: ${pct(r.share)}`);
   const lines: Piece[][] = [first];
+  if (r.slot) lines.push([slotLine(slot, r.eps, r.slot.weighting, r.hidden !== null)]);
   const hid = r.hidden
     ? `Sinks hidden, rows renormalised (removed ${pct(r.hidden.removed)} of the mass; ` +
       `${r.hidden.emptyRows} row${r.hidden.emptyRows === 1 ? "" : "s"} left empty) · `
@@ -67,7 +84,17 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
   }
 
   const g = r.grid;
-  if (r.hoverCell && g) {
+  if (r.hoverCell && r.hoverCell[1] === r.T) {
+    const q = r.hoverCell[0];
+    const v = slot ? slot.values[g ? binOf(g.rows, q) : q] : undefined;
+    const pooled = g && g.rows[binOf(g.rows, q) + 1] - g.rows[binOf(g.rows, q)] > 1;
+    const what = pooled ? `${g?.pool} of p_sink over a block of queries` : "p_sink";
+    lines.push([
+      `${what} [q=${tok(r.tokens, q)}] = ${v === undefined ? "?" : v.toFixed(3)} on the `,
+      key(r.T),
+      ` (learned sink logit, not a token)${slot ? ` · ${alpha(r.T)}` : ""}`,
+    ]);
+  } else if (r.hoverCell && g) {
     const [q, k] = r.hoverCell;
     const [i, j] = [binOf(g.rows, q), binOf(g.cols, k)];
     const v = r.data[i * (g.cols.length - 1) + j].toFixed(3);

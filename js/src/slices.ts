@@ -9,6 +9,7 @@ import { InFlight, LRU, type Spec, sliceKey } from "./cache";
 import { decode } from "./codec";
 import { type Pruned, pruneMatrix } from "./prune";
 import { type Hidden, hideSinks, sinkScores } from "./sinks";
+import { parseSlot, pruneWithSlot, type Slot } from "./slot";
 import type { Bytes, Decoded, Encoding, Pool, TokenStats, Weighting, WidgetModel } from "./types";
 import type { Region } from "./zoom";
 
@@ -36,6 +37,8 @@ export interface Entry {
   /** largest absolute error of a value, as the reply states it */
   errorBound?: number | null;
   alpha?: Float32Array;
+  /** learned sink logits: p_sink per row and the slot's score (slot.ts); null when not sent */
+  slot?: Slot | null;
   pruned?: Pruned;
   /** the slice with sinks hidden, for the mask it was computed with */
   hidden?: { maskKey: string; hidden: Hidden; entry: Entry };
@@ -47,9 +50,11 @@ export function alphaOf(e: Entry, causal: boolean): Float32Array {
   return e.alpha;
 }
 
-/** Top-p pruned arcs of an entry, computed once. */
+/** Top-p pruned arcs of an entry, computed once (with a sink slot: key T is the slot). */
 export function prunedOf(e: Entry): Pruned {
-  e.pruned ??= pruneMatrix(e.data, e.T, TOP_P, MAX_ARCS_PER_QUERY);
+  e.pruned ??= e.slot
+    ? pruneWithSlot(e.data, e.T, e.slot.values, TOP_P, MAX_ARCS_PER_QUERY)
+    : pruneMatrix(e.data, e.T, TOP_P, MAX_ARCS_PER_QUERY);
   return e.pruned;
 }
 
@@ -272,7 +277,8 @@ export class SliceClient {
     const T = this.expectT();
     if (dec.shape.length !== 2 || dec.shape[0] !== T || dec.shape[1] !== T) return; // stale text
     const stats = parseStats(msg.stats, T);
-    this.cache.set(key, { key, T, data: dec.data, stats, ...parseEncoding(msg) });
+    const slot = parseSlot(msg, buffers, T);
+    this.cache.set(key, { key, T, data: dec.data, stats, slot, ...parseEncoding(msg) });
     this.onSlice(key);
     this.pump();
   }
@@ -308,7 +314,8 @@ export class SliceClient {
     const pool: Pool = msg.pool === "mean" ? "mean" : "max";
     const grid: Grid = { ...spec, rows, cols, pool };
     const stats = parseStats(msg.stats, T);
-    const entry = { key, T, data: dec.data, stats, grid, alpha: alpha.data };
+    const slot = parseSlot(msg, buffers, nr);
+    const entry = { key, T, data: dec.data, stats, grid, alpha: alpha.data, slot };
     this.cache.set(key, { ...entry, ...parseEncoding(msg) });
     this.onSlice(key);
     this.pump();

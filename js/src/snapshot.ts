@@ -16,6 +16,8 @@ export function base64Bytes(s: string): Uint8Array {
 export interface Snapshot {
   reply: Record<string, unknown>;
   data: string;
+  /** learned sink logits: the sink slot's column, base64 (the reply names it buffer 1) */
+  slot?: string;
 }
 
 function isSnapshot(x: unknown): x is Snapshot {
@@ -32,7 +34,8 @@ function isSnapshot(x: unknown): x is Snapshot {
 export function snapshotMessage(x: unknown): [Record<string, unknown>, Bytes[]] | null {
   if (!isSnapshot(x)) return null;
   try {
-    return [x.reply, [base64Bytes(x.data)]];
+    const slot = typeof x.slot === "string" ? [base64Bytes(x.slot)] : [];
+    return [x.reply, [base64Bytes(x.data), ...slot]];
   } catch {
     return null;
   }

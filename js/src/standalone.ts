@@ -10,7 +10,7 @@ import type { Bytes, RenderProps, SliceRequest, Traits, WidgetModel } from "./ty
 export interface PageData {
   state: Traits;
   /** "layer|head|weighting" -> the reply message and its bytes (base64) */
-  slices: Record<string, { reply: Record<string, unknown>; data: string }>;
+  slices: Record<string, { reply: Record<string, unknown>; data: string; slot?: string }>;
   /** what was left out of the export, as a sentence (shown when such a slice is asked for) */
   omitted: string;
   title: string;
@@ -77,7 +77,8 @@ export class EmbeddedModel implements WidgetModel {
       if (shown && s.weighting === content.weighting) this.missing(content);
       return;
     }
-    const buffers: Bytes[] = [base64Bytes(hit.data)];
+    const slot = typeof hit.slot === "string" ? [base64Bytes(hit.slot)] : []; // sink slot
+    const buffers: Bytes[] = [base64Bytes(hit.data), ...slot];
     queueMicrotask(() => this.emit("msg:custom", hit.reply, buffers));
   }
 }

@@ -36,6 +36,8 @@ export interface Meta {
   prompt_len?: number | null;
   /** Most blocks a side a pooled request asks for (slices.POOL_BINS; what the kernel warms). */
   pool_bins?: number;
+  /** Learned sink logits (gpt-oss): replies carry the "sink slot" column (slot.ts). */
+  sink_slot?: boolean;
 }
 
 /** The synced traits. `head = -1` means "mean of heads"; `selected` is a token index. */
@@ -116,6 +118,10 @@ export interface SliceReply {
   keys?: [number, number];
   bins?: number | null;
   pool?: Pool;
+  /** Learned sink logits only: index of the buffer of float16 p_sink per row served, and the
+   * slot's score (mean p_sink over every query; 0 when norm-weighted). See slot.ts. */
+  sink_slot?: number;
+  slot_alpha?: number;
 }
 
 /** Python -> browser: a request could not be served. */

@@ -6,6 +6,7 @@
 import { arcGeometry, labelDrop, stripLayout, truncate } from "../layout";
 import type { Pruned } from "../prune";
 import { type RGB, rgbCss } from "../scale";
+import { drawSlotTarget, SLOT_ARC_W } from "./slot";
 import { fitCanvas, fitText, maxLabelWidth, type Theme } from "./theme";
 
 export interface ArcsInput {
@@ -20,6 +21,9 @@ export interface ArcsInput {
   title: string;
   theme: Theme;
   width: number;
+  /** learned sink logits: pruned arcs with key T go to the sink slot's target, drawn left of
+   * the tokens (draw/slot.ts); `sink` when its score is above the threshold */
+  slot?: { sink: boolean } | null;
 }
 
 /** Geometry the view needs to map pointer x back to a token. */
@@ -27,6 +31,8 @@ export interface ArcsHit {
   left: number;
   step: number;
   T: number;
+  /** the sink slot's target [x, baseline y], when one is drawn */
+  slot?: [number, number] | null;
 }
 
 const BINS = 8;
@@ -71,7 +77,8 @@ export function drawArcs(canvas: HTMLCanvasElement, a: ArcsInput): ArcsHit {
   const cut = (s: string) => truncate(s, 14);
   const font = `${LABEL_FONT}px ${th.mono}`;
   const maxW = Math.min(maxLabelWidth(probe, a.labels, font, cut), 110);
-  const left = 14;
+  const slotX = a.slot ? 14 + SLOT_ARC_W / 2 - 6 : 0;
+  const left = 14 + (a.slot ? SLOT_ARC_W : 0);
   const right = a.width - 14;
   const strip = stripLayout(T, left, right, maxW, LINE_H);
   const drop = strip.angle === 0 ? LINE_H + 6 : labelDrop(maxW, LINE_H, strip.angle) + 8;
@@ -87,8 +94,16 @@ export function drawArcs(canvas: HTMLCanvasElement, a: ArcsInput): ArcsHit {
   const dens = T <= 48 ? 1 : Math.max(0.3, Math.sqrt(48 / T));
   const lwScale = Math.max(0.35, Math.min(1, strip.step / 10));
   const loopR = Math.max(2, Math.min(7, strip.step * 0.4));
+  const isSink = (k: number) => (k === T ? a.slot?.sink === true : Boolean(a.sinks[k]));
   const arcPath = (q: number, k: number) => {
     const xq = strip.xs[q];
+    if (k === T) {
+      // the slot, left of every token: always a backward arc above the line
+      const g = arcGeometry(xq, slotX, topBase, span, arcsH - 10, -1);
+      ctx.moveTo(g.x0, g.y0);
+      ctx.quadraticCurveTo(g.cx, g.cy, g.x1, g.y0);
+      return g;
+    }
     const xk = strip.xs[k];
     if (q === k) {
       ctx.moveTo(xq, topBase);
@@ -117,7 +132,7 @@ export function drawArcs(canvas: HTMLCanvasElement, a: ArcsInput): ArcsHit {
     const bins: number[][] = Array.from({ length: 2 * BINS }, () => []);
     for (let i = 0; i < n; i++) {
       const b = Math.min(BINS - 1, Math.floor(pruned.w[i] * BINS));
-      bins[b * 2 + (a.sinks[pruned.k[i]] ? 1 : 0)].push(i);
+      bins[b * 2 + (isSink(pruned.k[i]) ? 1 : 0)].push(i);
     }
     for (let b = 0; b < 2 * BINS; b++) {
       if (!bins[b].length) continue;
@@ -134,7 +149,7 @@ export function drawArcs(canvas: HTMLCanvasElement, a: ArcsInput): ArcsHit {
     const apexes: [number, number, number, boolean][] = [];
     for (const i of mine) {
       const w = pruned.w[i];
-      ctx.strokeStyle = rgbCss(a.sinks[pruned.k[i]] ? th.sink : th.accent, 0.3 + 0.7 * w);
+      ctx.strokeStyle = rgbCss(isSink(pruned.k[i]) ? th.sink : th.accent, 0.3 + 0.7 * w);
       ctx.lineWidth = 1 + 4 * w;
       ctx.beginPath();
       const g = arcPath(pruned.q[i], pruned.k[i]);
@@ -173,6 +188,10 @@ export function drawArcs(canvas: HTMLCanvasElement, a: ArcsInput): ArcsHit {
   const targets = new Set<number>();
   if (a.focus >= 0)
     for (let i = 0; i < n; i++) if (pruned.q[i] === a.focus) targets.add(pruned.k[i]);
+  if (a.slot) {
+    const dim = a.focus >= 0 && !targets.has(T);
+    drawSlotTarget(ctx, th, slotX, topBase, a.slot.sink, dim);
+  }
 
   // labels
   ctx.textBaseline = strip.angle === 0 ? "top" : "middle";
@@ -203,5 +222,5 @@ export function drawArcs(canvas: HTMLCanvasElement, a: ArcsInput): ArcsHit {
     ctx.lineTo(x + 4, topBase - 6);
     ctx.fill();
   }
-  return { left, step: strip.step, T };
+  return { left, step: strip.step, T, slot: a.slot ? [slotX, topBase] : null };
 }

@@ -8,6 +8,7 @@ import { aggregateGrid, aggregateRegion, blockEdges } from "../aggregate";
 import { labelDrop, niceEvery, stripLayout, truncate } from "../layout";
 import { mix, rgbCss } from "../scale";
 import { fullRegion, type Region } from "../zoom";
+import { drawSlotColumn, SLOT_GAP, SLOT_RESERVE, type SlotColumn } from "./slot";
 import { fitCanvas, fitText, maxLabelWidth, pixelRatio, type Theme } from "./theme";
 
 export interface MatrixInput {
@@ -29,6 +30,8 @@ export interface MatrixInput {
   title: string;
   theme: Theme;
   width: number;
+  /** learned sink logits: the sink slot's column, drawn right of the keys (draw/slot.ts) */
+  slot?: SlotColumn | null;
 }
 
 export interface MatrixHit {
@@ -39,6 +42,8 @@ export interface MatrixHit {
   region: Region;
   /** pixels (device) per side of the image: region cells per pixel = span / n */
   n: number;
+  /** x of the sink slot's column (CSS px), when one is drawn */
+  slotX?: number | null;
 }
 
 /** Largest side of the heatmap in CSS pixels. */
@@ -114,7 +119,7 @@ export class MatrixPainter {
       ? [...a.labels.slice(R.q0, R.q1), ...a.labels.slice(R.k0, R.k1)]
       : ([] as string[]);
     const maxW = maybe ? Math.min(maxLabelWidth(probe, shown, `11px ${th.mono}`, cut), 90) : 40;
-    const rm = 70;
+    const rm = 70 + (a.slot ? SLOT_RESERVE : 0);
     let lm = maxW + 26;
     let size = Math.max(60, Math.min(a.width - lm - rm, MAX_SIDE));
     const labels = maybe && size / span >= 11;
@@ -159,7 +164,8 @@ export class MatrixPainter {
     ctx.restore();
     ctx.textAlign = "left";
     ctx.fillStyle = rgbCss(th.sink);
-    ctx.fillText("■ sink key (α > ε)", x0 + size + 6, y0 - 8 - 8);
+    const slotX = a.slot ? x0 + size + SLOT_GAP : null;
+    ctx.fillText("■ sink key (α > ε)", x0 + size + 6 + (a.slot ? SLOT_RESERVE : 0), y0 - 8 - 8);
 
     // sink columns
     ctx.fillStyle = rgbCss(th.sink);
@@ -226,8 +232,9 @@ export class MatrixPainter {
       ctx.textBaseline = "top";
       ticks(R.k0, R.k1, (k) => ctx.fillText(String(k), X(k + 0.5), y0 + size + 5));
     }
-    this.colorBar(ctx, th, x0 + size + 16, y0, size);
-    return { x0, y0, size, T, region: R, n };
+    if (a.slot && slotX !== null) drawSlotColumn(ctx, th, a.slot, slotX, y0, size, R);
+    this.colorBar(ctx, th, x0 + size + 16 + (a.slot ? SLOT_RESERVE : 0), y0, size);
+    return { x0, y0, size, T, region: R, n, slotX };
   }
 
   private colorBar(ctx: CanvasRenderingContext2D, th: Theme, x: number, y: number, h: number) {
