@@ -102,9 +102,9 @@ class Recorder:
         try:
             for i, site in enumerate(self.sites):
                 self.handles.append(site.module.register_forward_hook(self._attention_hook(i)))
-                if site.k_proj is not None and site.group != "cross":
+                if site.k_proj is not None:
                     self.handles.append(site.k_proj.register_forward_hook(self._proj_hook(i, "k")))
-                if site.v_proj is not None and site.group != "cross":
+                if site.v_proj is not None:
                     self.handles.append(site.v_proj.register_forward_hook(self._proj_hook(i, "v")))
             for group, block in self.blocks.items():
                 self.handles.append(block.register_forward_hook(self._block_hook(group)))

@@ -4,8 +4,10 @@
 import { maxWidth, poolBins, poolText } from "./bins";
 import type { Spec } from "./cache";
 import { Controls } from "./controls";
+import { crossShareOnSinks, queryTokensOf } from "./cross";
 import { gridCaptionText, placeholder, skeleton } from "./dom";
 import { type ArcsHit, drawArcs } from "./draw/arcs";
+import { drawCrossArcs } from "./draw/crossarcs";
 import { OverviewGrid } from "./draw/grid";
 import { cellAt, MAX_SIDE, type MatrixHit, MatrixPainter } from "./draw/matrix";
 import { readTheme, type Theme } from "./draw/theme";
@@ -55,6 +57,9 @@ function render({ model, el: host }: RenderProps): () => void {
   const meta = (): Meta => ({ ...EMPTY_META, ...(m.get("meta") ?? {}) });
   const tokens = (): string[] => m.get("tokens") ?? [];
   const T = () => meta().T || tokens().length;
+  // cross-attention: the decoder's tokens are the queries (rows), `tokens` the encoder keys
+  const queries = (): string[] | null => queryTokensOf(meta());
+  const Tq = () => queries()?.length ?? T();
   const pooled = () => meta().pooled === true; // long input: regions pooled to the pixels
   const selected = (): number => m.get("selected") ?? -1;
   const save = <K extends keyof Traits>(name: K, v: Traits[K]) => {
@@ -85,8 +90,9 @@ function render({ model, el: host }: RenderProps): () => void {
   controls.el.append(segments.el);
   const norms = new NormsStrip(doc);
   const strip = new TokenStrip(doc, {
-    onSelect: (i) => save("selected", selected() === i ? null : i),
-    onHover: (i) => setHover(i, null),
+    // the strip lists keys; a query is picked there unless keys and queries differ (cross)
+    onSelect: (i) => queries() || save("selected", selected() === i ? null : i),
+    onHover: (i) => queries() || setHover(i, null),
   });
   const grid = new OverviewGrid(doc, (l, h) => {
     m.set("layer", l);
@@ -129,6 +135,7 @@ function render({ model, el: host }: RenderProps): () => void {
       if ((want && want.key === key) || (pooled() && !drawn)) redraw();
     },
     (msg) => banner.show(msg),
+    () => queries()?.length ?? null,
   );
 
   /**
@@ -178,15 +185,32 @@ function render({ model, el: host }: RenderProps): () => void {
       : segmentOf(hide ? hide.entry : entry, m.get("segment"), mt.segment_b_start);
     if (labels.length !== entry.T)
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
+    const qt = queries();
+    const queryLabels = qt?.map((t) => displayToken(t));
     const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
       weighting === "norm" ? "norm-weighted" : "raw"
     }${hide ? ", sinks hidden, rows renormalised" : ""}${seg ? `, only ${seg}` : ""}`;
     const pruned = !g && (view === "arcs" || focus >= 0) ? prunedOf(shown) : null;
     const pooledText = g ? poolText(g.rows, g.cols, g.pool) : "";
     let block = 1;
-    const region = zoom.region(entry.T);
-    const zoomed = zoom.suffix(view === "matrix", entry.T);
-    if (view === "arcs" && pruned) {
+    // cross-attention draws the whole [Tq, T] slice (no zoom)
+    const region = qt ? { q0: 0, q1: qt.length, k0: 0, k1: entry.T } : zoom.region(entry.T);
+    const zoomed = qt ? "" : zoom.suffix(view === "matrix", entry.T);
+    if (view === "arcs" && pruned && queryLabels) {
+      const title = `Cross-attention arcs (decoder query → encoder key) · ${what} · top-p ${TOP_P}`;
+      arcsHit = drawCrossArcs(canvas, {
+        queryLabels,
+        keyLabels: labels,
+        pruned,
+        sinks: mask,
+        focus,
+        selected: sel,
+        title,
+        theme,
+        width,
+      });
+      matrixHit = null;
+    } else if (view === "arcs" && pruned) {
       const title = `Attention arcs (query → key) · ${what} · top-p ${TOP_P}`;
       arcsHit = drawArcs(canvas, {
         T: entry.T,
@@ -203,13 +227,17 @@ function render({ model, el: host }: RenderProps): () => void {
       matrixHit = null;
     } else {
       const kind = pooledText ? ` (${g?.pool}-pooled)` : "";
-      const title = `Attention matrix A[q, k]${kind} · ${what}${zoomed}`;
+      const name = qt
+        ? "Cross-attention matrix A[decoder q, encoder k]"
+        : "Attention matrix A[q, k]";
+      const title = `${name}${kind} · ${what}${zoomed}`;
       matrixHit = painter.draw(canvas, {
         data: shown.data,
         grid: g,
         T: entry.T,
         causal: mt.causal,
         labels,
+        queryLabels,
         sinks: mask,
         selected: sel,
         hover: hoverCell,
@@ -229,8 +257,8 @@ function render({ model, el: host }: RenderProps): () => void {
       "aria-label",
       `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}${zoomed}`,
     );
-    zoom.caption(view === "matrix", entry.T, quantNote(entry), pooledText);
-    strip.update(mask, sel);
+    zoom.caption(view === "matrix" && !qt, entry.T, quantNote(entry), pooledText);
+    strip.update(mask, qt ? -1 : sel);
     const keyStep = matrixHit ? matrixHit.size / Math.max(1, region.k1 - region.k0) : 0;
     const columns = arcsHit
       ? { left: arcsHit.left, step: arcsHit.step }
@@ -256,7 +284,9 @@ function render({ model, el: host }: RenderProps): () => void {
         eps,
         share: g
           ? shareFromScores(alpha, mask, mt.causal)
-          : shareOnSinks(entry.data, entry.T, mask),
+          : qt
+            ? crossShareOnSinks(entry.data, qt.length, entry.T, mask)
+            : shareOnSinks(entry.data, entry.T, mask),
         view,
         pruned,
         topP: TOP_P,
@@ -264,6 +294,7 @@ function render({ model, el: host }: RenderProps): () => void {
         hoverCell,
         data: shown.data,
         T: entry.T,
+        queryTokens: qt,
         grid: g,
         aggregatedBlock: block,
         hidden: hide ? hide.hidden : null,
@@ -360,9 +391,9 @@ function render({ model, el: host }: RenderProps): () => void {
     hover: (p) => setHover(p.i, p.cell),
     selected,
     select: (v) => save("selected", v),
-    count: T,
-    drag: (from, to, done) => zoom.drag(matrixHit, from, to, done),
-    wheel: (x, y, deltaY) => zoom.wheel(matrixHit, x, y, deltaY),
+    count: Tq,
+    drag: (from, to, done) => !queries() && zoom.drag(matrixHit, from, to, done),
+    wheel: (x, y, deltaY) => !queries() && zoom.wheel(matrixHit, x, y, deltaY),
   });
 
   const rebuild = () => {

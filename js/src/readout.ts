@@ -21,6 +21,8 @@ export interface ReadoutInput {
   hoverCell: [number, number] | null;
   data: Float32Array;
   T: number;
+  /** cross-attention: the decoder queries (rows of `data`, which is [Tq, T]; keys = tokens) */
+  queryTokens?: string[] | null;
   /** a pooled slice: `data` holds [rows.length - 1, cols.length - 1] cells on these edges */
   grid?: { rows: Int32Array; cols: Int32Array; pool: string } | null;
   aggregatedBlock: number;
@@ -35,7 +37,10 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
   const mask = sinkMask(r.alpha, r.eps, r.causal);
   // a key's name, highlighted when it is a sink; its score with the queries it averages over
   const key = (k: number): Piece => (mask[k] ? { sink: tok(r.tokens, k) } : tok(r.tokens, k));
-  const alpha = (k: number) => alphaText(r.alpha[k], k, r.T, r.causal);
+  const queries = r.queryTokens ?? r.tokens; // cross-attention: α averages over Tq queries
+  const Tq = r.queryTokens ? r.queryTokens.length : r.T;
+  const alpha = (k: number) =>
+    r.queryTokens ? alphaText(r.alpha[k], 0, Tq, false) : alphaText(r.alpha[k], k, r.T, r.causal);
   const first: Piece[] = [`Sink keys (α > ε = ${r.eps.toFixed(2)}): `];
   if (!sinks.length) first.push("none");
   sinks.slice(0, 6).forEach((k, j) => {
@@ -76,7 +81,7 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
     const range = (a: number, b: number) => (a === b ? `#${a}` : `#${a}–${b}`);
     lines.push(
       exact
-        ? [`A[q=${tok(r.tokens, q)}, k=`, key(k), `] = ${v} · key #${k}: ${alpha(k)}`]
+        ? [`A[q=${tok(queries, q)}, k=`, key(k), `] = ${v} · key #${k}: ${alpha(k)}`]
         : [
             `${g.pool} of A over queries ${range(qa, qb)}, keys ${range(ka, kb)} = ${v} ` +
               `(zoom in for single tokens) · key #${k}: ${alpha(k)}`,
@@ -85,12 +90,12 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
   } else if (r.hoverCell) {
     const [q, k] = r.hoverCell;
     lines.push([
-      `A[q=${tok(r.tokens, q)}, k=`,
+      `A[q=${tok(queries, q)}, k=`,
       key(k),
       `] = ${r.data[q * r.T + k].toFixed(3)} · key #${k}: ${alpha(k)}`,
     ]);
-  } else if (r.focus >= 0 && r.focus < r.T && r.pruned) {
-    const line: Piece[] = [`Query ${tok(r.tokens, r.focus)} attends to: `];
+  } else if (r.focus >= 0 && r.focus < Tq && r.pruned) {
+    const line: Piece[] = [`Query ${tok(queries, r.focus)} attends to: `];
     let n = 0;
     for (let i = 0; i < r.pruned.q.length; i++) {
       if (r.pruned.q[i] !== r.focus) continue;
@@ -98,7 +103,8 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
       if (n++) line.push(", ");
       line.push(key(k), ` ${r.pruned.w[i].toFixed(2)}`);
     }
-    line.push(` (kept mass ${pct(r.pruned.kept[r.focus])}) · as a key: ${alpha(r.focus)}`);
+    const asKey = r.queryTokens ? "" : ` · as a key: ${alpha(r.focus)}`; // not a key in cross
+    line.push(` (kept mass ${pct(r.pruned.kept[r.focus])})${asKey}`);
     lines.push(line);
   }
   return lines;

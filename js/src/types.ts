@@ -31,6 +31,11 @@ export interface Meta {
   pooled?: boolean;
   /** Most blocks a side a pooled request asks for (slices.POOL_BINS; what the kernel warms). */
   pool_bins?: number;
+  /**
+   * Cross-attention runs only (role "cross"): the decoder's tokens, one per query row; the
+   * `tokens` trait holds the encoder's (the keys) and slices are [query_tokens.length, T].
+   */
+  query_tokens?: string[];
 }
 
 /** The synced traits. `head = -1` means "mean of heads"; `selected` is a token index. */
