@@ -235,7 +235,8 @@ class AttentionWidget(anywidget.AnyWidget):
         value = _not_bool("selected", proposal["value"])
         if value is not None and not 0 <= value < self._run.T_q:
             raise traitlets.TraitError(
-                f"selected must be a query index between 0 and {self._run.T_q - 1}, or None."
+                f"selected must be a token index between 0 and {self._run.T_q - 1} (a query), "
+                "or None."
             )
         return value
 
