@@ -100,7 +100,8 @@ function render({ model, el: host }: RenderProps): () => void {
     sync();
   });
   const saveBtn = saveButton(doc, () => {
-    const name = { model: meta().model, layer: m.get("layer"), head: m.get("head") };
+    const model = queries() ? `${meta().model.slice(0, 34)}_cross` : meta().model;
+    const name = { model, layer: m.get("layer"), head: m.get("head") };
     const view = m.get("view") === "matrix" ? "matrix" : "arcs";
     const file = figureFileName({ ...name, weighting: m.get("weighting") ?? "raw", view });
     const items = Array.from(header.children, (c) => c.textContent ?? "");
@@ -404,6 +405,12 @@ function render({ model, el: host }: RenderProps): () => void {
     hover = -1;
     hoverCell = null;
     strip.setTokens(tokens());
+    // the strip lists the keys: for cross-attention the encoder's tokens (queries are rows)
+    stripCaption.firstChild?.replaceWith(
+      queries()
+        ? "Encoder tokens (the keys; pick a decoder query in the figure); "
+        : "Tokens — click to select a query; ",
+    );
     const mt = meta();
     grid.setScores(m.get("sink_grid") ?? [], mt.n_layers, mt.n_heads, T());
     feedSnapshot();
