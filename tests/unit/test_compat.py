@@ -402,9 +402,7 @@ def test_decoder_only_encoder_decoder_call_offers_one_part(shown):
     assert view.children[0].layout.display == "none"  # no switch for a single part
 
 
-def test_cross_part_keeps_token_text_as_data_and_scores_keys_over_decoder_queries(
-    shown, tmp_path
-):
+def test_cross_part_keeps_token_text_as_data_and_scores_keys_over_decoder_queries(shown, tmp_path):
     enc = ["<s>", "<img src=x onerror=alert(1)>", "b"]
     dec = ["<s>", "x"]
     cross = [np.array([[[[0.8, 0.15, 0.05], [0.6, 0.3, 0.1]]]], dtype=np.float32)]
@@ -461,4 +459,3 @@ def test_a_captured_sentence_pair_offers_the_filter_too():
     single = AttentionWidget.from_model(tiny.bert(), tok, "the cat sat")
     with pytest.raises(traitlets.TraitError, match="need a sentence pair"):
         single.segment = "A→A"
-
