@@ -60,6 +60,8 @@ function render({ model, el: host }: RenderProps): () => void {
   // cross-attention: the decoder's tokens are the queries (rows), `tokens` the encoder keys
   const queries = (): string[] | null => queryTokensOf(meta());
   const Tq = () => queries()?.length ?? T();
+  // the region on screen: cross-attention shows its whole [Tq, T] slice (no zoom)
+  const visible = () => (queries() ? { q0: 0, q1: Tq(), k0: 0, k1: T() } : zoom.region(T()));
   const pooled = () => meta().pooled === true; // long input: regions pooled to the pixels
   const selected = (): number => m.get("selected") ?? -1;
   const save = <K extends keyof Traits>(name: K, v: Traits[K]) => {
@@ -147,7 +149,7 @@ function render({ model, el: host }: RenderProps): () => void {
     if (!pooled() || T() === 0) return null;
     const ratio = doc.defaultView?.devicePixelRatio || 1;
     const side = Math.max(60, Math.min(MAX_SIDE, width - 126)) * ratio; // matrix.ts margins
-    return specFor(zoom.region(T()), poolBins(side, meta().pool_bins ?? 1024));
+    return specFor(visible(), poolBins(side, meta().pool_bins ?? 1024));
   }
 
   // pooled runs ask once a zoom or slider has settled: a wheel flick sends one request
@@ -357,7 +359,7 @@ function render({ model, el: host }: RenderProps): () => void {
       else if (T() > 0) client.request(layer, head, w);
       // keep the last slice on screen while the new one is in flight; pooled runs draw the
       // finest cached region that covers the view (a coarser block while a zoom loads)
-      const region = zoom.region(T());
+      const region = visible();
       const stand = spec
         ? (client.best(layer, head, w, region) ??
           (drawn?.grid && covers(drawn.grid, region) ? drawn : null))

@@ -190,3 +190,21 @@ def test_to_html_of_the_cross_widget_embeds_t_q_by_t_slices(captured, tmp_path):
     assert codec.decode(blob).shape == (cross.T_q, cross.T)
     page = w.to_html(tmp_path / "cross.html")
     assert page.stat().st_size > 0
+
+
+def test_a_long_encoder_pools_the_key_axis_only():
+    rng = np.random.default_rng(0)
+    T, T_q = 2100, 3  # above POOL_ABOVE_T keys: whole slices are not sent
+    A = rng.random((1, 2, T_q, T)).astype(np.float32)
+    A[..., 0] += 600.0  # a sink on encoder key 0
+    A /= A.sum(-1, keepdims=True)
+    run = run_from_attentions(A, [f"t{i}" for i in range(T)], query_tokens=["a", "b", "c"])
+    server = SliceServer(run)
+    assert server.pooled
+    reply, (blob, alpha) = server.reply(0, -1)
+    got = codec.decode(blob)
+    assert got.shape == (T_q, 1024) and reply["queries"] == [0, T_q] and reply["bins"] == 1024
+    scores = codec.decode(alpha)
+    np.testing.assert_allclose(scores, A[0].mean(0).mean(0), atol=1e-3)  # over decoder queries
+    w = AttentionWidget(run)
+    assert w.view == "matrix"  # too many keys for arcs
