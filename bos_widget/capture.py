@@ -240,7 +240,8 @@ def capture(
     -------
     AttentionRun
         For encoder-decoder models the encoder run, with ``.decoder`` holding the decoder
-        self- and cross-attention.
+        self-attention and ``.decoder.cross`` the cross-attention run (decoder queries x
+        encoder keys, ``query_tokens`` the decoder's tokens, norms of the encoder keys).
     """
     if keep not in KEEP:
         raise ValueError(f"keep must be one of {KEEP}, got {keep!r}.")

@@ -9,7 +9,8 @@ hooks then
   attention plus the float16 store), or, in summary mode, measure each layer and keep only
   the mean of heads and the sink scores;
 * hook the key and value projections to measure ``||k||``, ``||v||`` and ``||v W_O^h||`` per
-  head (D3/D4 of SCIENCE.md) for the GPT-2, Llama-like, BERT-like, T5 and BART families;
+  head (D3/D4 of SCIENCE.md) for the GPT-2, Llama-like, BERT-like, T5 and BART families (of
+  the encoder's tokens, the keys, for cross-attention);
 * copy the last block's output as it leaves the block (both paths use this hook).
 
 Which module produces a model's attention weights is read from transformers' own per-class
