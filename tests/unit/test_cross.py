@@ -208,3 +208,12 @@ def test_a_long_encoder_pools_the_key_axis_only():
     np.testing.assert_allclose(scores, A[0].mean(0).mean(0), atol=1e-3)  # over decoder queries
     w = AttentionWidget(run)
     assert w.view == "matrix"  # too many keys for arcs
+
+
+def test_show_on_a_saved_t5_opens_the_three_part_view(tmp_path):
+    tiny.t5().save_pretrained(tmp_path)
+    tiny.tokenizer().save_pretrained(tmp_path)
+    view = bos_widget.show(TEXT, model=str(tmp_path), decoder_text=TARGET, layer=1)
+    assert isinstance(view, Seq2SeqView) and view.parts == ("encoder", "decoder", "cross")
+    assert view.cross is not None and view.cross.layer == 1
+    assert view.cross.run.meta.model == str(tmp_path)
