@@ -7,7 +7,8 @@ import { Controls } from "./controls";
 import { crossShareOnSinks, queryTokensOf } from "./cross";
 import { gridCaptionText, placeholder, skeleton } from "./dom";
 import { type ArcsHit, drawArcs } from "./draw/arcs";
-import { drawCrossArcs } from "./draw/crossarcs";
+import { type CrossMatrixHit, crossCellAt } from "./draw/crossmatrix";
+import { CrossView } from "./draw/crossview";
 import { OverviewGrid } from "./draw/grid";
 import { cellAt, MAX_SIDE, type MatrixHit, MatrixPainter } from "./draw/matrix";
 import { readTheme, type Theme } from "./draw/theme";
@@ -117,6 +118,9 @@ function render({ model, el: host }: RenderProps): () => void {
   const probe = doc.createElement("canvas").getContext("2d") as CanvasRenderingContext2D;
 
   const painter = new MatrixPainter();
+  const crossView = new CrossView(); // cross-attention: [Tq, T], no zoom
+  let crossHit: CrossMatrixHit | null = null;
+  let queryLabels: string[] | undefined; // display strings of the decoder's tokens
   let hover = -1;
   let hoverCell: [number, number] | null = null;
   let arcsHit: ArcsHit | null = null;
@@ -189,7 +193,8 @@ function render({ model, el: host }: RenderProps): () => void {
     if (labels.length !== entry.T)
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
     const qt = queries();
-    const queryLabels = qt?.map((t) => displayToken(t));
+    if (qt && queryLabels?.length !== qt.length) queryLabels = qt.map((t) => displayToken(t));
+    crossHit = null;
     const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
       weighting === "norm" ? "norm-weighted" : "raw"
     }${hide ? ", sinks hidden, rows renormalised" : ""}${seg ? `, only ${seg}` : ""}`;
@@ -199,20 +204,25 @@ function render({ model, el: host }: RenderProps): () => void {
     // cross-attention draws the whole [Tq, T] slice (no zoom)
     const region = qt ? { q0: 0, q1: qt.length, k0: 0, k1: entry.T } : zoom.region(entry.T);
     const zoomed = qt ? "" : zoom.suffix(view === "matrix", entry.T);
-    if (view === "arcs" && pruned && queryLabels) {
-      const title = `Cross-attention arcs (decoder query → encoder key) · ${what} · top-p ${TOP_P}`;
-      arcsHit = drawCrossArcs(canvas, {
+    if (queryLabels && !g) {
+      const hit = crossView.draw(canvas, {
+        view,
+        data: shown.data,
+        pruned,
         queryLabels,
         keyLabels: labels,
-        pruned,
+        what,
         sinks: mask,
         focus,
         selected: sel,
-        title,
+        hover: hoverCell,
+        topP: TOP_P,
         theme,
         width,
       });
-      matrixHit = null;
+      [arcsHit, crossHit, matrixHit, block] = [hit.arcs, hit.matrix, null, hit.block];
+      const c = hit.matrix; // for tests: where the heatmap is, "x0 y0 w h"
+      if (c) canvas.dataset.matrix = `${c.x0} ${c.y0} ${c.w} ${c.h}`;
     } else if (view === "arcs" && pruned) {
       const title = `Attention arcs (query → key) · ${what} · top-p ${TOP_P}`;
       arcsHit = drawArcs(canvas, {
@@ -230,17 +240,13 @@ function render({ model, el: host }: RenderProps): () => void {
       matrixHit = null;
     } else {
       const kind = pooledText ? ` (${g?.pool}-pooled)` : "";
-      const name = qt
-        ? "Cross-attention matrix A[decoder q, encoder k]"
-        : "Attention matrix A[q, k]";
-      const title = `${name}${kind} · ${what}${zoomed}`;
+      const title = `Attention matrix A[q, k]${kind} · ${what}${zoomed}`;
       matrixHit = painter.draw(canvas, {
         data: shown.data,
         grid: g,
         T: entry.T,
         causal: mt.causal,
         labels,
-        queryLabels,
         sinks: mask,
         selected: sel,
         hover: hoverCell,
@@ -389,6 +395,7 @@ function render({ model, el: host }: RenderProps): () => void {
   const unbindCanvas = bindCanvas(canvas, {
     hit: (x, y) => {
       if (arcsHit) return { i: indexAt(x, arcsHit.left, arcsHit.step, arcsHit.T), cell: null };
+      if (crossHit) return { i: -1, cell: crossCellAt(crossHit, x, y) };
       return { i: -1, cell: matrixHit ? cellAt(matrixHit, x, y) : null };
     },
     hover: (p) => setHover(p.i, p.cell),
@@ -402,6 +409,7 @@ function render({ model, el: host }: RenderProps): () => void {
   const rebuild = () => {
     client.reset();
     labels = [];
+    queryLabels = undefined;
     zoom.clear();
     drawn = null;
     hover = -1;

@@ -10,6 +10,7 @@ import {
   queryTokensOf,
 } from "../src/cross";
 import { crossGeometry } from "../src/draw/crossarcs";
+import { crossCellAt, crossMatrixLayout } from "../src/draw/crossmatrix";
 import { headerItems } from "../src/header";
 import { type ReadoutInput, readoutLines } from "../src/readout";
 import { sinkMask } from "../src/sinks";
@@ -170,5 +171,27 @@ describe("two-row arc geometry", () => {
     expect(g.queries.xs[0]).toBeGreaterThan(0);
     expect(g.keys.xs[6]).toBeLessThan(800);
     expect(g.queries.step).toBeGreaterThan(g.keys.step);
+  });
+});
+
+describe("rectangular matrix layout", () => {
+  it("keeps cells square across the longer side", () => {
+    expect(crossMatrixLayout(4, 10, 600)).toEqual({ w: 600, h: 240 });
+    expect(crossMatrixLayout(10, 4, 600)).toEqual({ w: 240, h: 600 });
+    expect(crossMatrixLayout(5, 5, 600)).toEqual({ w: 600, h: 600 });
+  });
+
+  it("stretches a side that would get under 6 px per token, never past the space", () => {
+    expect(crossMatrixLayout(3, 600, 600)).toEqual({ w: 600, h: 18 });
+    expect(crossMatrixLayout(200, 1000, 600).h).toBe(600);
+  });
+
+  it("maps a pointer to its [decoder query, encoder key] cell", () => {
+    const hit = { x0: 100, y0: 40, w: 600, h: 240, Tq: 4, Tk: 10, block: 1 };
+    expect(crossCellAt(hit, 100, 40)).toEqual([0, 0]);
+    expect(crossCellAt(hit, 100 + 60 * 2.5, 40 + 60 * 1.5)).toEqual([1, 2]);
+    expect(crossCellAt(hit, 699, 279)).toEqual([3, 9]);
+    expect(crossCellAt(hit, 99, 50)).toBeNull();
+    expect(crossCellAt(hit, 200, 281)).toBeNull();
   });
 });

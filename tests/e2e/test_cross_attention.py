@@ -104,6 +104,12 @@ def test_cross_attention_draws_two_token_rows_and_every_control_works(cross_page
         root.get_by_test_id("bosw-view").select_option("matrix")
         expect(root).to_have_attribute("data-painted", "0|-1|raw:matrix")
         expect(readout).to_contain_text("Matrix: rows are queries")
+        # a rectangular heatmap: 4 decoder rows of 10 square encoder cells
+        x0, y0, mw, mh = (float(v) for v in (canvas.get_attribute("data-matrix") or "").split())
+        assert abs(mw / mh - t_enc / t_dec) < 0.05, (mw, mh)
+        canvas.hover(position={"x": x0 + mw * 2.5 / t_enc, "y": y0 + mh * 3.5 / t_dec})
+        expect(readout).to_contain_text(f"A[q=#3 “{queries[3]}”, k=#2 “quick”] = ")
+        page.mouse.move(1, 1)
         expect(canvas).to_have_attribute(
             "aria-label", "Attention matrix, layer 0, mean of heads, raw"
         )

@@ -18,8 +18,6 @@ export interface MatrixInput {
   T: number;
   causal: boolean;
   labels: string[];
-  /** cross-attention: the decoder queries' labels (rows); `data` is [Tq, T], keys = labels */
-  queryLabels?: string[];
   sinks: ArrayLike<number>;
   selected: number;
   /** hovered cell [q, k] or null */
@@ -112,10 +110,8 @@ export class MatrixPainter {
     const cut = (s: string) => truncate(s, 12);
     // token labels only fit when cells are >= 11 px, i.e. for a few tokens: measure only then
     const maybe = MAX_SIDE / span >= 11;
-    const rowLabels = a.queryLabels ?? a.labels;
-    const cross = a.queryLabels !== undefined; // rows are not keys: no sink colour, no column
     const shown = maybe
-      ? [...rowLabels.slice(R.q0, R.q1), ...a.labels.slice(R.k0, R.k1)]
+      ? [...a.labels.slice(R.q0, R.q1), ...a.labels.slice(R.k0, R.k1)]
       : ([] as string[]);
     const maxW = maybe ? Math.min(maxLabelWidth(probe, shown, `11px ${th.mono}`, cut), 90) : 40;
     const rm = 70;
@@ -179,7 +175,7 @@ export class MatrixPainter {
     ctx.lineWidth = 1.5;
     if (sel >= 0 && inQ(sel)) ctx.strokeRect(x0, Y(sel), size, Math.max(ch, 1.5));
     ctx.setLineDash([3, 3]);
-    if (sel >= 0 && inK(sel) && !cross) ctx.strokeRect(X(sel), y0, Math.max(cw, 1.5), size);
+    if (sel >= 0 && inK(sel)) ctx.strokeRect(X(sel), y0, Math.max(cw, 1.5), size);
     ctx.setLineDash([]);
     if (a.hover && inQ(a.hover[0]) && inK(a.hover[1])) {
       const [q, k] = a.hover;
@@ -202,12 +198,12 @@ export class MatrixPainter {
       for (let q = R.q0; q < R.q1; q++) {
         ctx.textAlign = "right";
         ctx.textBaseline = "middle";
-        ctx.fillStyle = rgbCss(a.sinks[q] && !cross ? th.sink : q === sel ? th.accent : th.fg);
-        ctx.fillText(cut(rowLabels[q]), x0 - 5, Y(q + 0.5));
+        ctx.fillStyle = rgbCss(a.sinks[q] ? th.sink : q === sel ? th.accent : th.fg);
+        ctx.fillText(cut(a.labels[q]), x0 - 5, Y(q + 0.5));
       }
       for (let k = R.k0; k < R.k1; k++) {
         if ((k - R.k0) % keyStrip.every !== 0) continue;
-        ctx.fillStyle = rgbCss(a.sinks[k] ? th.sink : k === sel && !cross ? th.accent : th.fg);
+        ctx.fillStyle = rgbCss(a.sinks[k] ? th.sink : k === sel ? th.accent : th.fg);
         ctx.save();
         ctx.translate(keyStrip.xs[k - R.k0], y0 + size + 5);
         ctx.rotate(keyStrip.angle);
