@@ -2,8 +2,9 @@
 
 ``run_from_attentions`` takes what Hugging Face returns for ``output_attentions=True`` (a tuple
 of per-layer tensors ``[1, H, T, T]``, the input bertviz takes), or one array
-``[L, H, T, T]``, as torch tensors, numpy arrays or nested lists. torch is never imported
-here: tensors are recognised by their ``detach`` method.
+``[L, H, T, T]``, as torch tensors, numpy arrays or nested lists; with ``query_tokens`` it
+takes cross-attention ``[L, H, T_dec, T_enc]`` (decoder queries, encoder keys). torch is never
+imported here: tensors are recognised by their ``detach`` method.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def run_from_attentions(
     model: str = "attention from arrays",
     causal: bool | None = None,
     bos_added: bool = False,
+    query_tokens: Sequence[str] | None = None,
 ) -> AttentionRun:
     """Build an ``AttentionRun`` from attention arrays and token strings.
 
@@ -88,12 +90,12 @@ def run_from_attentions(
         Default: detected (all weights above the diagonal are zero).
     bos_added : bool
         Whether position 0 is a token the tokenizer added.
+    query_tokens : sequence of str, optional
+        Cross-attention ``[L, H, T_q, T]``: one display string per query row (the decoder's
+        tokens; ``tokens`` are then the encoder's, the keys). The run's ``meta.role`` is
+        ``"cross"`` and it is bidirectional (every query sees every key).
     """
-    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
-        raise TypeError("tokens must be a list of strings, one per position.")
-    tokens = list(tokens)
-    if not all(isinstance(t, str) for t in tokens):
-        raise TypeError("tokens must be a list of strings, one per position.")
+    tokens = _token_list(tokens, "tokens")
     arr = _stack(attentions)
     if arr.ndim != 4:
         raise ValueError(
@@ -101,8 +103,17 @@ def run_from_attentions(
             f"got shape {arr.shape}."
         )
     L, H, Tq, Tk = arr.shape
-    if Tq != Tk:
-        raise ValueError(f"Self-attention must be square, got {Tq} queries x {Tk} keys.")
+    queries = None if query_tokens is None else _token_list(query_tokens, "query_tokens")
+    if queries is None and Tq != Tk:
+        raise ValueError(
+            f"Self-attention must be square, got {Tq} queries x {Tk} keys; for cross-attention "
+            "pass query_tokens (one per query row)."
+        )
+    if queries is not None and Tq != len(queries):
+        raise ValueError(
+            f"The attention has {Tq} query rows but {len(queries)} query_tokens were given; "
+            "pass one per row (the decoder's tokens)."
+        )
     if Tk != len(tokens):
         raise ValueError(
             f"The attention covers {Tk} positions but {len(tokens)} tokens were given; pass "
@@ -130,20 +141,41 @@ def run_from_attentions(
             "shown as given.",
             stacklevel=3,
         )
-    if causal is None:
+    if queries is not None:
+        is_causal = False  # cross-attention: every decoder query sees every encoder key
+    elif causal is None:
         upper = np.triu_indices(Tk, 1)
         is_causal = Tk > 1 and bool(np.all(arr[:, :, upper[0], upper[1]] == 0))
     else:
         is_causal = bool(causal)
-    shown = [readable(t) if t.strip() == "" else t for t in tokens]
+    shown = _shown(tokens)
     meta = RunMeta(
         model=model,
         model_class="",
         causal=is_causal,
         bos_added=bos_added,
         first_token=shown[0],
+        role="self" if queries is None else "cross",
         n_kv_heads=H,
     )
     return AttentionRun(
-        tokens=tuple(shown), token_ids=(), attention=arr.astype(np.float16), meta=meta
+        tokens=tuple(shown),
+        token_ids=(),
+        attention=arr.astype(np.float16),
+        meta=meta,
+        query_tokens=None if queries is None else tuple(_shown(queries)),
     )
+
+
+def _token_list(tokens: Any, name: str) -> list[str]:
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
+        raise TypeError(f"{name} must be a list of strings, one per position.")
+    out = list(tokens)
+    if not all(isinstance(t, str) for t in out):
+        raise TypeError(f"{name} must be a list of strings, one per position.")
+    return out
+
+
+def _shown(tokens: list[str]) -> list[str]:
+    """Whitespace-only tokens made visible; others as given."""
+    return [readable(t) if t.strip() == "" else t for t in tokens]

@@ -266,7 +266,8 @@ def capture(
     -------
     AttentionRun
         For encoder-decoder models the encoder run, with ``.decoder`` holding the decoder
-        self- and cross-attention.
+        self-attention and ``.decoder.cross`` the cross-attention run (decoder queries x
+        encoder keys, ``query_tokens`` the decoder's tokens, norms of the encoder keys).
     """
     if keep not in KEEP:
         raise ValueError(f"keep must be one of {KEEP}, got {keep!r}.")
@@ -374,7 +375,9 @@ def capture(
         toks = display_tokens(tokenizer, ids_)
         hidden, last_hidden = _with_last_block(hidden, last.last_block.get(group))
         stats = _hidden_stats(hidden)
-        if g.causal is not None:
+        if role == "cross":  # every decoder query sees every encoder key
+            causal = False
+        elif g.causal is not None:
             causal = g.causal
         else:
             assert g.attention is not None
@@ -391,7 +394,7 @@ def capture(
             model_class=type(model).__name__,
             causal=causal,
             bos_added=bos_added_by_tokenizer(tokenizer, ids_, text)
-            if role == "self"
+            if role in ("self", "cross")
             else bool(ids_),
             first_token=toks[0],
             role=role,
@@ -425,11 +428,15 @@ def capture(
     if not is_seq2seq:
         return build("self", ids, getattr(out, "hidden_states", None), "self")
     cross = groups.get("cross")
+    # cross-attention: decoder queries, encoder keys (its norms are the encoder tokens')
+    dec_tokens = tuple(display_tokens(tokenizer, dec_ids))
+    cross_run = build("cross", ids, None, "cross", query_tokens=dec_tokens) if cross else None
     decoder = build(
         "decoder",
         dec_ids,
         getattr(out, "decoder_hidden_states", None),
         "decoder",
-        cross_attention=cross.attention if cross else None,
+        cross_attention=cross_run.require_attention() if cross_run else None,
+        cross=cross_run,
     )
     return build("self", ids, getattr(out, "encoder_hidden_states", None), "self", decoder=decoder)

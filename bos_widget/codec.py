@@ -27,6 +27,9 @@ holds rows ``q = 0 .. T-1`` of ``q + 1`` values each (keys ``0 .. q``), concaten
 diagonal. Blobs with flags ``0`` (the only kind written before the flag existed) hold all
 ``prod(shape)`` values.
 
+Cross-attention slices are ``[T_q, T_k]`` (decoder queries x encoder keys, shape as written,
+flags ``0``; ``golden_cross_f16.bin``).
+
 A uint8 value decodes to ``offset + scale * q``. The encoder picks ``offset = min``,
 ``scale = (max - min) / 255`` over the values it writes, and rounds to nearest, so every
 decoded value is within ``scale / 2`` of the original (:func:`error_bound`).

@@ -7,7 +7,8 @@ bertviz's positional order, and a few of the other's as keywords:
 * ``attention`` (the tuple ``output_attentions=True`` returns) with ``tokens``, or
   ``encoder_attention`` / ``decoder_attention`` / ``cross_attention`` with
   ``encoder_tokens`` / ``decoder_tokens`` (then a :class:`~bos_widget.seq2seq.Seq2SeqView`
-  switches between them; cross-attention is a static heatmap, not the interactive view);
+  switches between them; cross-attention is an interactive view too, decoder queries x
+  encoder keys);
 * ``sentence_b_start``: the widget's ``segment`` control filters sentence A / B;
 * ``include_layers`` / ``include_heads``: the widget offers only those (a sub-run; the header
   label and ``meta["layer_ids"]`` / ``meta["head_ids"]`` give the original numbers);
@@ -116,16 +117,28 @@ def _self_widget(
     include_layers: Sequence[int] | None,
     include_heads: Sequence[int] | None,
     display_mode: str | None,
+    query_tokens: Sequence[str] | None = None,
+    what: str = "attention",
 ) -> AttentionWidget:
     if isinstance(tokens, str) or not isinstance(tokens, Sequence):
         raise TypeError("tokens must be a list of strings, one per position.")
     shown = _prettify(tokens) if prettify_tokens else list(tokens)
+    queries = None
+    if query_tokens is not None:  # cross-attention: decoder queries, encoder keys
+        queries = list(query_tokens)
+        queries = _prettify(queries) if prettify_tokens else queries
     first = str(tokens[0]) if len(tokens) else ""
-    attention = _non_empty(attention, "attention")
+    attention = _non_empty(attention, what)
     attention, layer_ids, head_ids, n_layers, n_heads = _restrict(
         attention, include_layers, include_heads
     )
-    run = run_from_attentions(attention, shown, model=name, bos_added=bool(_SPECIAL.match(first)))
+    run = run_from_attentions(
+        attention,
+        shown,
+        model=name,
+        bos_added=bool(_SPECIAL.match(first)),
+        query_tokens=queries,
+    )
     if sentence_b_start is not None:
         b = sentence_b_start
         if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 0 < b < run.T:
@@ -247,36 +260,19 @@ def _seq2seq_view(name: str, a: dict[str, Any], common: dict[str, Any]) -> Seq2S
                 sentence_b_start=None,
                 **common,
             )
-    cross = None
     if a["cross_attention"] is not None:
-        need("encoder_tokens", "cross_attention")
-        need("decoder_tokens", "cross_attention")
-        cross = _cross(a["cross_attention"], a["encoder_tokens"], a["decoder_tokens"], common)
-    enc_toks = a["encoder_tokens"] or ()
-    return Seq2SeqView(
-        encoder=parts.get("encoder"),
-        decoder=parts.get("decoder"),
-        cross_attention=cross,
-        encoder_tokens=_prettify(enc_toks) if a["prettify_tokens"] else enc_toks,
-        decoder_tokens=a["decoder_tokens"] or (),
-    )
-
-
-def _cross(attention: Any, enc: Sequence[str], dec: Sequence[str], common: dict) -> np.ndarray:
-    """Cross-attention ``[L, H, T_dec, T_enc]`` as float32, restricted like the other parts."""
-    _non_empty(attention, "cross_attention")
-    layers = [x.detach().float().cpu().numpy() if hasattr(x, "detach") else x for x in attention]
-    arr = np.stack([np.asarray(x, dtype=np.float32) for x in layers])
-    if arr.ndim == 5:
-        arr = arr[:, 0]
-    if arr.ndim != 4 or arr.shape[2:] != (len(dec), len(enc)):
-        raise ValueError(
-            f"cross_attention must be [1, heads, {len(dec)} decoder tokens, {len(enc)} encoder "
-            f"tokens] per layer, got {tuple(arr.shape)}."
+        enc = need("encoder_tokens", "cross_attention")
+        dec = need("decoder_tokens", "cross_attention")
+        parts["cross"] = _self_widget(
+            a["cross_attention"],
+            enc,
+            name=f"{name} input (cross)",
+            sentence_b_start=None,
+            query_tokens=dec,
+            what="cross_attention",
+            **common,
         )
-    layer_ids = _pick("layers", common["include_layers"], arr.shape[0])
-    head_ids = _pick("heads", common["include_heads"], arr.shape[1])
-    return arr[layer_ids][:, head_ids]
+    return Seq2SeqView(**parts)
 
 
 def head_view(

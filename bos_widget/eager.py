@@ -9,7 +9,8 @@ hooks then
   attention plus the float16 store), or, in summary mode, measure each layer and keep only
   the mean of heads and the sink scores;
 * hook the key and value projections to measure ``||k||``, ``||v||`` and ``||v W_O^h||`` per
-  head (D3/D4 of SCIENCE.md) for the GPT-2, Llama-like, BERT-like, T5 and BART families;
+  head (D3/D4 of SCIENCE.md) for the GPT-2, Llama-like, BERT-like, T5 and BART families (of
+  the encoder's tokens, the keys, for cross-attention);
 * copy the last block's output as it leaves the block (both paths use this hook);
 * in modules with learned sink logits (a ``sinks`` tensor of one logit per head, gpt-oss),
   keep ``p_sink = 1 - sum_k A[q, k]`` per head and query: eager attention drops the sink's
@@ -113,9 +114,9 @@ class Recorder:
         try:
             for i, site in enumerate(self.sites):
                 self.handles.append(site.module.register_forward_hook(self._attention_hook(i)))
-                if site.k_proj is not None and site.group != "cross":
+                if site.k_proj is not None:
                     self.handles.append(site.k_proj.register_forward_hook(self._proj_hook(i, "k")))
-                if site.v_proj is not None and site.group != "cross":
+                if site.v_proj is not None:
                     self.handles.append(site.v_proj.register_forward_hook(self._proj_hook(i, "v")))
             for group, block in self.blocks.items():
                 self.handles.append(block.register_forward_hook(self._block_hook(group)))

@@ -191,7 +191,8 @@ def page_data(
         + ("; export again with more (to_html(layers=..., heads=...)) to see it.")
     )
     m = state.get("meta", {})
-    title = f"{m.get('model', 'attention')} · T={run.T} · bos_widget"
+    size = f"T={run.T}" if run.query_tokens is None else f"cross {run.T_q} x {run.T}"
+    title = f"{m.get('model', 'attention')} · {size} · bos_widget"
     return {"state": state, "slices": slices, "omitted": omitted, "title": title}
 
 
@@ -256,15 +257,16 @@ def to_html(widget: AttentionWidget, path: str | pathlib.Path, **options: Any) -
 def save_image(widget: AttentionWidget, path: str | pathlib.Path, **options: Any) -> pathlib.Path:
     """Write the widget's current view (layer, head, weighting, view, threshold, hidden
     sinks) as ``.svg`` or ``.png``; see :func:`bos_widget.figure.spec_of`."""
-    from . import figure
+    from . import crossfig, figure
 
     out = pathlib.Path(path)
     suffix = out.suffix.lower()
     spec = figure.spec_of(widget)
+    draw = crossfig if spec.query_labels is not None else figure  # cross: [T_q, T]
     if suffix == ".svg":
-        out.write_text(figure.svg(spec), encoding="utf-8")
+        out.write_text(draw.svg(spec), encoding="utf-8")
     elif suffix == ".png":
-        figure.png(spec, out, **options)
+        draw.png(spec, out, **options)
     else:
         raise ValueError(f"save_image writes .png or .svg files, got {out.name!r}.")
     return out

@@ -52,6 +52,7 @@ class FigureSpec:
     labels: list[str]
     sinks: np.ndarray  # bool [T]
     causal: bool
+    query_labels: list[str] | None = None  # cross-attention: matrix is [T_q, T] (crossfig)
 
 
 def _mix(a: tuple[int, ...], b: tuple[int, ...], t: float) -> tuple[float, ...]:
@@ -108,11 +109,11 @@ def sink_keys(alpha: np.ndarray, eps: float, causal: bool) -> np.ndarray:
     return (a > eps) & metrics.supported_keys(a.shape[-1], causal)
 
 
-def alpha_text(alpha: float, k: int, T: int, causal: bool) -> str:
+def alpha_text(alpha: float, k: int, T: int, causal: bool, t_q: int | None = None) -> str:
     """A sink score with the queries it averages over, ``"α = 0.62 over 57 queries"``
-    (``|Q(k)| = T - k`` causal, else ``T``; rounded half up as JS ``toFixed``: js/src/sinks.ts
-    alphaText)."""
-    n = int(metrics.query_counts(T, T, causal)[k])
+    (``|Q(k)| = T - k`` causal, else ``T``, or the ``t_q`` queries of cross-attention; rounded
+    half up as JS ``toFixed``: js/src/sinks.ts alphaText)."""
+    n = int(metrics.query_counts(t_q or T, T, causal)[k])
     shown = decimal.Decimal(float(alpha)).quantize(decimal.Decimal("0.01"), decimal.ROUND_HALF_UP)
     return f"α = {shown} over {n} {'query' if n == 1 else 'queries'}"
 
@@ -156,7 +157,8 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
         what += f", only {segment} (query sentence → key sentence)"
     order = [int(k) for k in np.argsort(-alpha, kind="stable") if sinks[k]]
     named = [
-        f"{label(run.tokens[k], 12)} ({alpha_text(alpha[k], k, run.T, causal)})" for k in order
+        f"{label(run.tokens[k], 12)} ({alpha_text(alpha[k], k, run.T, causal, run.T_q)})"
+        for k in order
     ]
     found = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
     subtitle = f"{what} · sink keys α > ε: {found or 'none'}"
@@ -169,7 +171,11 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
             f" · sink slot (learned sink logit, not a token, not drawn): α = {a:.2f}, {gone}"
         )
     labels = [label(t) for t in run.tokens]
-    return FigureSpec(title, subtitle, widget.view, shown, labels, sinks, causal)
+    if run.query_tokens is None:
+        return FigureSpec(title, subtitle, widget.view, shown, labels, sinks, causal)
+    queries = [label(t) for t in run.query_tokens]
+    title = title.replace(f"T={run.T}", f"cross-attention {run.T_q} x {run.T}")
+    return FigureSpec(title, subtitle, widget.view, shown, labels, sinks, causal, queries)
 
 
 def arcs(matrix: np.ndarray) -> list[tuple[int, int, float]]:

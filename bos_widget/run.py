@@ -35,7 +35,8 @@ class RunMeta:
         Display text of the token at position 0.
     role : str
         ``"self"`` for the model's (encoder or decoder) self-attention, ``"decoder"`` for a
-        seq2seq decoder's self-attention, ``"cross"`` for its cross-attention.
+        seq2seq decoder's self-attention, ``"cross"`` for its cross-attention (decoder
+        queries, encoder keys: ``run.query_tokens`` are the decoder's tokens).
     n_kv_heads : int
         Key/value heads per layer (fewer than query heads under grouped-query attention).
     attn_implementation : str
@@ -123,7 +124,7 @@ class AttentionRun:
     Attributes
     ----------
     tokens : tuple of str
-        Readable display strings, one per position (``T`` of them).
+        Readable display strings, one per key position (``T`` of them).
     token_ids : tuple of int
         Raw vocabulary ids.
     attention : np.ndarray or None
@@ -147,9 +148,15 @@ class AttentionRun:
         float32 ``[L, H, T]``, ``||v_k W_O^h||`` — the value through the head's slice of the
         output projection, ``f(x_k)`` in SCIENCE.md D3.
     decoder : AttentionRun or None
-        For encoder-decoder models, the decoder's run (its ``cross_attention`` is set).
+        For encoder-decoder models, the decoder's run (its ``cross`` is set).
     cross_attention : np.ndarray or None
-        float16 ``[L, H, T_dec, T_enc]``, only on a decoder run.
+        float16 ``[L, H, T_dec, T_enc]``, only on a decoder run (the maps of ``cross``).
+    cross : AttentionRun or None
+        Only on a decoder run: its cross-attention as a run of its own (``meta.role ==
+        "cross"``; decoder queries, encoder keys), which every view reads like any other.
+    query_tokens : tuple of str or None
+        Runs whose queries are other tokens than their keys (cross-attention): one display
+        string per query row (``T_q`` of them); ``None`` when queries are the keys.
     summary : SinkSummary or None
         Set in summary mode, when the per-head maps were not kept and cannot be recomputed.
     head_mean : np.ndarray or None
@@ -185,6 +192,8 @@ class AttentionRun:
     factors: Factors | None = field(default=None, repr=False)
     measured: SinkSummary | None = field(default=None, repr=False)
     sink_slot: np.ndarray | None = field(default=None, repr=False)
+    cross: AttentionRun | None = field(default=None, repr=False)
+    query_tokens: tuple[str, ...] | None = field(default=None, repr=False)
     _shape: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -201,17 +210,20 @@ class AttentionRun:
                     "An AttentionRun needs attention maps, factors, or a summary and head means."
                 )
             shape = (*self.summary.sink_scores.shape, len(self.tokens))
-        if shape[2] != len(self.tokens) or shape[3] != len(self.tokens):
+        n_q = len(self.tokens if self.query_tokens is None else self.query_tokens)
+        if shape[2] != n_q or shape[3] != len(self.tokens):
             raise ValueError(
                 f"attention covers {shape[2]} x {shape[3]} positions but there are "
-                f"{len(self.tokens)} tokens; pass one token string per position."
+                f"{n_q} x {len(self.tokens)} tokens; pass one token string per position "
+                "(query_tokens for the rows of cross-attention)."
             )
         if len(self.token_ids) not in (0, len(self.tokens)):
             raise ValueError("token_ids must be empty or have one id per token.")
         for name in ("value_norms", "key_norms", "output_norms"):
             arr = getattr(self, name)
-            if arr is not None and arr.shape != tuple(shape[:3]):
-                raise ValueError(f"{name} must have shape {shape[:3]}, got {arr.shape}.")
+            want = (shape[0], shape[1], shape[3])  # per key
+            if arr is not None and arr.shape != want:
+                raise ValueError(f"{name} must have shape {want}, got {arr.shape}.")
         slot = self.sink_slot
         if slot is not None and slot.shape != tuple(shape[:3]):
             raise ValueError(f"sink_slot must have shape {shape[:3]}, got {slot.shape}.")
@@ -221,7 +233,7 @@ class AttentionRun:
         object.__setattr__(self, "_shape", tuple(int(n) for n in shape))
 
     def require_attention(self) -> np.ndarray:
-        """Every map at once, float16 ``[L, H, T, T]``: the stored maps, or the maps recomputed
+        """Every map at once, float16 ``[L, H, T_q, T]``: the stored maps, or the maps recomputed
         from the factors when they take at most ``MAPS_LIMIT`` bytes. Raises ``ValueError``
         (saying what to do) otherwise."""
         if self.attention is not None:
@@ -363,13 +375,21 @@ class AttentionRun:
 
     @property
     def T(self) -> int:  # noqa: N802 (the papers' name)
+        """Number of keys (and of queries, except for cross-attention: :attr:`T_q`)."""
         return self._shape[3]
+
+    @property
+    def T_q(self) -> int:  # noqa: N802
+        """Number of queries: ``T``, or the decoder's tokens of a cross-attention run."""
+        return self._shape[2]
 
     def __repr__(self) -> str:
         m = self.meta
         return (
             f"AttentionRun(model={m.model!r}, {self.n_layers} layers x {self.n_heads} heads, "
-            f"T={self.T}, causal={m.causal}, bos_added={m.bos_added}, role={m.role!r}, "
+            f"T={self.T}"
+            + (f", T_q={self.T_q}" if self.query_tokens is not None else "")
+            + f", causal={m.causal}, bos_added={m.bos_added}, role={m.role!r}, "
             f"path={m.path!r}" + (", summary mode" if self.summary is not None else "") + ")"
         )
 

@@ -113,8 +113,9 @@ class SliceServer:
 
     @property
     def pooled(self) -> bool:
-        """True when whole ``[T, T]`` slices are not sent: ``T > POOL_ABOVE_T``."""
-        return self.run.T > POOL_ABOVE_T
+        """True when whole ``[T, T]`` slices are not sent: ``T > POOL_ABOVE_T`` (either axis
+        of a cross-attention run's ``[T_q, T]``)."""
+        return max(self.run.T, self.run.T_q) > POOL_ABOVE_T
 
     @property
     def weightings(self) -> list[str]:
@@ -161,7 +162,7 @@ class SliceServer:
         """The checked cache key of a request (see :meth:`reply`); raises ``ValueError`` with
         a sentence when the request is invalid."""
         self.check(layer, head, weighting)
-        q0, q1 = _span(queries, self.run.T, "queries")
+        q0, q1 = _span(queries, self.run.T_q, "queries")
         k0, k1 = _span(keys, self.run.T, "keys")
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {list(POOLS)}, got {pool!r}.")
@@ -242,8 +243,8 @@ class SliceServer:
         """The bytes of the whole ``[T, T]`` slice of :meth:`matrix` at any T, cached (least
         recently used dropped first); causal slices are lower-triangular packed."""
         self.check(layer, head, weighting)
-        T = self.run.T
-        return self._encoded((layer, head, weighting, 0, T, 0, T, None, "max"))[0]
+        T, T_q = self.run.T, self.run.T_q
+        return self._encoded((layer, head, weighting, 0, T_q, 0, T, None, "max"))[0]
 
     def sink_grid(self, weighting: str = "raw") -> list[list[float]]:
         """``[L][H]`` sink score of position 0 (D1) under ``weighting``, rounded to 1e-4."""
@@ -273,13 +274,13 @@ class SliceServer:
         if weighting == "raw":
             alpha = self._sink_scores()[layer]
             return np.asarray(alpha.mean(axis=0) if head == MEAN_HEAD else alpha[head], np.float32)
-        T = run.T
+        T, T_q = run.T, run.T_q
         sums = np.zeros(T, np.float64)
         step = max(64, _ROWS_BYTES // (4 * T))
-        for q0 in range(0, T, step):
-            q1 = min(T, q0 + step)
+        for q0 in range(0, T_q, step):
+            q1 = min(T_q, q0 + step)
             sums += run.slice(layer, head, queries=(q0, q1), weighting=weighting).sum(axis=0)
-        return (sums / metrics.query_counts(T, T, run.meta.causal)).astype(np.float32)
+        return (sums / metrics.query_counts(T_q, T, run.meta.causal)).astype(np.float32)
 
     def _alpha_blob(self, layer: int, head: int, weighting: str) -> bytes:
         key = (layer, head, weighting)

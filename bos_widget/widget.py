@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
@@ -18,6 +18,9 @@ from . import export, metrics
 from .adapters import run_from_attentions
 from .run import AttentionRun
 from .slices import MEAN_HEAD, POOL_ABOVE_T, POOL_BINS, SliceServer
+
+if TYPE_CHECKING:
+    from .seq2seq import Seq2SeqView
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("arcs", "matrix")
@@ -131,8 +134,10 @@ class AttentionWidget(anywidget.AnyWidget):
             # learned sink logits (gpt-oss): slices carry the "sink slot" column (run.slot)
             "sink_slot": run.sink_slot is not None,
         }
+        if run.query_tokens is not None:  # cross-attention: decoder queries, encoder keys
+            meta["query_tokens"] = list(run.query_tokens)
         if view is None:
-            view = "arcs" if run.T <= ARC_VIEW_MAX_TOKENS else "matrix"
+            view = "arcs" if max(run.T, run.T_q) <= ARC_VIEW_MAX_TOKENS else "matrix"
         super().__init__(tokens=list(run.tokens), meta=meta, label=label, **kwargs)
         # validated assignments, after meta exists
         self.weighting = weighting
@@ -147,12 +152,14 @@ class AttentionWidget(anywidget.AnyWidget):
     @classmethod
     def from_model(
         cls, model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **kwargs: Any
-    ) -> AttentionWidget:
+    ) -> AttentionWidget | Seq2SeqView:
         """Capture ``model`` on ``text`` and show it. Capture options (``max_tokens``,
         ``decoder_text``, ``model_name``, ``progress``, ``keep``, ``path``, ``device``,
         ``factor_dtype``, ``max_new_tokens``, ``generate_kwargs``) and widget options may be
         mixed. With ``max_new_tokens``, any other keyword goes to ``model.generate``
-        (``do_sample=True``, ``temperature=...``)."""
+        (``do_sample=True``, ``temperature=...``). An encoder-decoder model (T5, BART, ...)
+        opens a :class:`~bos_widget.seq2seq.Seq2SeqView` of its three attentions (encoder
+        self, decoder self, cross), each an ``AttentionWidget`` with these widget options."""
         from .capture import capture  # imports torch; the widget module itself does not
 
         cap = {k: kwargs.pop(k) for k in list(kwargs) if k in CAPTURE_OPTIONS}
@@ -160,7 +167,12 @@ class AttentionWidget(anywidget.AnyWidget):
             gen = {k: kwargs.pop(k) for k in list(kwargs) if k not in WIDGET_OPTIONS}
             if gen:
                 cap["generate_kwargs"] = {**(cap.get("generate_kwargs") or {}), **gen}
-        return cls(capture(model, tokenizer, text, text_pair, **cap), **kwargs)
+        run = capture(model, tokenizer, text, text_pair, **cap)
+        if run.decoder is not None:
+            from .seq2seq import Seq2SeqView  # it imports this module
+
+            return Seq2SeqView.from_run(run, **kwargs)
+        return cls(run, **kwargs)
 
     @classmethod
     def from_attentions(
@@ -270,9 +282,10 @@ class AttentionWidget(anywidget.AnyWidget):
     @traitlets.validate("selected")
     def _valid_selected(self, proposal: dict) -> int | None:
         value = _not_bool("selected", proposal["value"])
-        if value is not None and not 0 <= value < self._run.T:
+        if value is not None and not 0 <= value < self._run.T_q:
             raise traitlets.TraitError(
-                f"selected must be a token index between 0 and {self._run.T - 1}, or None."
+                f"selected must be a token index between 0 and {self._run.T_q - 1} (a query), "
+                "or None."
             )
         return value
 
@@ -384,7 +397,7 @@ def _malformed(content: dict) -> str:
 
 def show(
     text: str, model: str = "smollm2", text_pair: str | None = None, **kwargs: Any
-) -> AttentionWidget:
+) -> AttentionWidget | Seq2SeqView:
     """One line from text to widget: ``bos_widget.show("some text")``.
 
     Parameters
@@ -394,7 +407,8 @@ def show(
         ``"smollm2"`` (default, offline), ``"minilm"`` (offline), or a hub id. Loaded models
         are kept for the session, so a second call is fast.
     **kwargs
-        Capture and widget options, as for :meth:`AttentionWidget.from_model`; with
+        Capture and widget options, as for :meth:`AttentionWidget.from_model` (an
+        encoder-decoder model opens the three-part ``Seq2SeqView``); with
         ``max_new_tokens=N`` the model first continues ``text`` by up to ``N`` tokens (greedy
         unless generation options such as ``do_sample=True`` are passed too).
     """

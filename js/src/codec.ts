@@ -6,6 +6,7 @@
 // to offset + scale * q. All little-endian. Lower-triangular packed: shape stays [T, T], the
 // data holds rows q = 0..T-1 of q + 1 values (keys 0..q) concatenated, T(T+1)/2 values; it
 // decodes to [T, T] with zeros above the diagonal. Flags 0 = all prod(shape) values.
+// Cross-attention slices are [Tq, Tk] (decoder queries x encoder keys), flags 0.
 
 import type { Bytes, Decoded } from "./types";
 

@@ -20,19 +20,22 @@ export function headerItems(s: HeaderState): [string, string][] {
   const bos = m.bos_added
     ? `added (${JSON.stringify(m.first_token)})`
     : `not added; first token ${JSON.stringify(m.first_token)}`;
+  const q = m.query_tokens; // cross-attention: decoder queries x encoder keys
   return [
     [
       "T",
-      m.prompt_len
-        ? `${m.T} (prompt ${m.prompt_len} + ${m.T - m.prompt_len} generated)`
-        : String(m.T),
+      q
+        ? `${q.length} decoder × ${m.T} encoder`
+        : m.prompt_len
+          ? `${m.T} (prompt ${m.prompt_len} + ${m.T - m.prompt_len} generated)`
+          : String(m.T),
     ],
     ["BOS/[CLS]", bos],
     ["layer", `${s.layer}/${Math.max(0, m.n_layers - 1)}`],
     ["head", s.head < 0 ? `mean of ${m.n_heads}` : `${s.head}/${Math.max(0, m.n_heads - 1)}`],
     ["weighting", s.weighting === "norm" ? "norm-weighted" : "raw"],
     ["ε", s.threshold.toFixed(2)],
-    ["attention", m.causal ? "causal" : "bidirectional"],
+    ["attention", q ? "cross (decoder → encoder)" : m.causal ? "causal" : "bidirectional"],
     ...(s.hideSinks ? [["sinks", "hidden, rows renormalised"] as [string, string]] : []),
     ...(m.summary
       ? [["kept", "mean of heads + sink scores (summary mode)"] as [string, string]]

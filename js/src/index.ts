@@ -4,9 +4,12 @@
 import { maxWidth, poolBins, poolText } from "./bins";
 import type { Spec } from "./cache";
 import { Controls } from "./controls";
+import { crossShareOnSinks, queryTokensOf } from "./cross";
 import { gridCaptionText, placeholder, skeleton } from "./dom";
 import { type ArcsHit, drawArcs } from "./draw/arcs";
 import { arcsBoundary, matrixBoundary } from "./draw/boundary";
+import { type CrossMatrixHit, crossCellAt } from "./draw/crossmatrix";
+import { CrossView } from "./draw/crossview";
 import { OverviewGrid } from "./draw/grid";
 import { cellAt, MAX_SIDE, type MatrixHit, MatrixPainter } from "./draw/matrix";
 import { slotRowAt } from "./draw/slot";
@@ -59,6 +62,11 @@ function render({ model, el: host }: RenderProps): () => void {
   const meta = (): Meta => ({ ...EMPTY_META, ...(m.get("meta") ?? {}) });
   const tokens = (): string[] => m.get("tokens") ?? [];
   const T = () => meta().T || tokens().length;
+  // cross-attention: the decoder's tokens are the queries (rows), `tokens` the encoder keys
+  const queries = (): string[] | null => queryTokensOf(meta());
+  const Tq = () => queries()?.length ?? T();
+  // the region on screen: cross-attention shows its whole [Tq, T] slice (no zoom)
+  const visible = () => (queries() ? { q0: 0, q1: Tq(), k0: 0, k1: T() } : zoom.region(T()));
   const pooled = () => meta().pooled === true; // long input: regions pooled to the pixels
   const selected = (): number => m.get("selected") ?? -1;
   const save = <K extends keyof Traits>(name: K, v: Traits[K]) => {
@@ -91,8 +99,9 @@ function render({ model, el: host }: RenderProps): () => void {
   controls.el.append(steps.el);
   const norms = new NormsStrip(doc);
   const strip = new TokenStrip(doc, {
-    onSelect: (i) => save("selected", selected() === i ? null : i),
-    onHover: (i) => setHover(i, null),
+    // the strip lists keys; a query is picked there unless keys and queries differ (cross)
+    onSelect: (i) => queries() || save("selected", selected() === i ? null : i),
+    onHover: (i) => queries() || setHover(i, null),
   });
   const grid = new OverviewGrid(doc, (l, h) => {
     m.set("layer", l);
@@ -100,7 +109,8 @@ function render({ model, el: host }: RenderProps): () => void {
     sync();
   });
   const saveBtn = saveButton(doc, () => {
-    const name = { model: meta().model, layer: m.get("layer"), head: m.get("head") };
+    const model = queries() ? `${meta().model.slice(0, 34)}_cross` : meta().model;
+    const name = { model, layer: m.get("layer"), head: m.get("head") };
     const view = m.get("view") === "matrix" ? "matrix" : "arcs";
     const file = figureFileName({ ...name, weighting: m.get("weighting") ?? "raw", view });
     const items = Array.from(header.children, (c) => c.textContent ?? "");
@@ -114,6 +124,9 @@ function render({ model, el: host }: RenderProps): () => void {
   const probe = doc.createElement("canvas").getContext("2d") as CanvasRenderingContext2D;
 
   const painter = new MatrixPainter();
+  const crossView = new CrossView(); // cross-attention: [Tq, T], no zoom
+  let crossHit: CrossMatrixHit | null = null;
+  let queryLabels: string[] | undefined; // display strings of the decoder's tokens
   let hover = -1;
   let hoverCell: [number, number] | null = null;
   let arcsHit: ArcsHit | null = null;
@@ -135,6 +148,7 @@ function render({ model, el: host }: RenderProps): () => void {
       if ((want && want.key === key) || (pooled() && !drawn)) redraw();
     },
     (msg) => banner.show(msg),
+    () => queries()?.length ?? null,
   );
 
   /**
@@ -145,7 +159,7 @@ function render({ model, el: host }: RenderProps): () => void {
     if (!pooled() || T() === 0) return null;
     const ratio = doc.defaultView?.devicePixelRatio || 1;
     const side = Math.max(60, Math.min(MAX_SIDE, width - 126)) * ratio; // matrix.ts margins
-    return specFor(zoom.region(T()), poolBins(side, meta().pool_bins ?? 1024));
+    return specFor(visible(), poolBins(side, meta().pool_bins ?? 1024));
   }
 
   // pooled runs ask once a zoom or slider has settled: a wheel flick sends one request
@@ -191,6 +205,9 @@ function render({ model, el: host }: RenderProps): () => void {
     const slotSink = slotIsSink(slot, eps);
     if (labels.length !== entry.T)
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
+    const qt = queries();
+    if (qt && queryLabels?.length !== qt.length) queryLabels = qt.map((t) => displayToken(t));
+    crossHit = null;
     const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
       weighting === "norm" ? "norm-weighted" : "raw"
     }${hide ? `, sinks${slotRun ? " and sink slot" : ""} hidden, rows renormalised` : ""}${
@@ -203,9 +220,29 @@ function render({ model, el: host }: RenderProps): () => void {
     delete canvas.dataset.boundary;
     const pooledText = g ? poolText(g.rows, g.cols, g.pool) : "";
     let block = 1;
-    const region = zoom.region(entry.T);
-    const zoomed = zoom.suffix(view === "matrix", entry.T);
-    if (view === "arcs" && pruned) {
+    // cross-attention draws the whole [Tq, T] slice (no zoom)
+    const region = qt ? { q0: 0, q1: qt.length, k0: 0, k1: entry.T } : zoom.region(entry.T);
+    const zoomed = qt ? "" : zoom.suffix(view === "matrix", entry.T);
+    if (queryLabels && !g) {
+      const hit = crossView.draw(canvas, {
+        view,
+        data: shown.data,
+        pruned,
+        queryLabels,
+        keyLabels: labels,
+        what,
+        sinks: mask,
+        focus,
+        selected: sel,
+        hover: hoverCell,
+        topP: TOP_P,
+        theme,
+        width,
+      });
+      [arcsHit, crossHit, matrixHit, block] = [hit.arcs, hit.matrix, null, hit.block];
+      const c = hit.matrix; // for tests: where the heatmap is, "x0 y0 w h"
+      if (c) canvas.dataset.matrix = `${c.x0} ${c.y0} ${c.w} ${c.h}`;
+    } else if (view === "arcs" && pruned) {
       const title = `Attention arcs (query → key) · ${what} · top-p ${TOP_P}`;
       arcsHit = drawArcs(canvas, {
         T: entry.T,
@@ -264,8 +301,8 @@ function render({ model, el: host }: RenderProps): () => void {
       "aria-label",
       `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}${zoomed}`,
     );
-    zoom.caption(view === "matrix", entry.T, quantNote(entry), pooledText);
-    strip.update(mask, sel);
+    zoom.caption(view === "matrix" && !qt, entry.T, quantNote(entry), pooledText);
+    strip.update(mask, qt ? -1 : sel);
     const keyStep = matrixHit ? matrixHit.size / Math.max(1, region.k1 - region.k0) : 0;
     const columns = arcsHit
       ? { left: arcsHit.left, step: arcsHit.step }
@@ -290,8 +327,11 @@ function render({ model, el: host }: RenderProps): () => void {
         causal: mt.causal,
         eps,
         share:
-          (g ? shareFromScores(alpha, mask, mt.causal) : shareOnSinks(entry.data, entry.T, mask)) +
-          slotShare(slot, eps),
+          (g
+            ? shareFromScores(alpha, mask, mt.causal)
+            : qt
+              ? crossShareOnSinks(entry.data, qt.length, entry.T, mask)
+              : shareOnSinks(entry.data, entry.T, mask)) + slotShare(slot, eps),
         view,
         pruned,
         topP: TOP_P,
@@ -299,6 +339,7 @@ function render({ model, el: host }: RenderProps): () => void {
         hoverCell,
         data: shown.data,
         T: entry.T,
+        queryTokens: qt,
         grid: g,
         aggregatedBlock: block,
         hidden: hide
@@ -365,7 +406,7 @@ function render({ model, el: host }: RenderProps): () => void {
       else if (T() > 0) client.request(layer, head, w);
       // keep the last slice on screen while the new one is in flight; pooled runs draw the
       // finest cached region that covers the view (a coarser block while a zoom loads)
-      const region = zoom.region(T());
+      const region = visible();
       const stand = spec
         ? (client.best(layer, head, w, region) ??
           (drawn?.grid && covers(drawn.grid, region) ? drawn : null))
@@ -397,24 +438,32 @@ function render({ model, el: host }: RenderProps): () => void {
       if (arcsHit) return { i: indexAt(x, arcsHit.left, arcsHit.step, arcsHit.T), cell: null };
       const sq = matrixHit ? slotRowAt(matrixHit, x, y) : -1; // the sink slot is key T
       if (sq >= 0) return { i: -1, cell: [sq, T()] as [number, number] };
+      if (crossHit) return { i: -1, cell: crossCellAt(crossHit, x, y) };
       return { i: -1, cell: matrixHit ? cellAt(matrixHit, x, y) : null };
     },
     hover: (p) => setHover(p.i, p.cell),
     selected,
     select: (v) => save("selected", v),
-    count: T,
-    drag: (from, to, done) => zoom.drag(matrixHit, from, to, done),
-    wheel: (x, y, deltaY) => zoom.wheel(matrixHit, x, y, deltaY),
+    count: Tq,
+    drag: (from, to, done) => !queries() && zoom.drag(matrixHit, from, to, done),
+    wheel: (x, y, deltaY) => !queries() && zoom.wheel(matrixHit, x, y, deltaY),
   });
 
   const rebuild = () => {
     client.reset();
     labels = [];
+    queryLabels = undefined;
     zoom.clear();
     drawn = null;
     hover = -1;
     hoverCell = null;
     strip.setTokens(tokens());
+    // the strip lists the keys: for cross-attention the encoder's tokens (queries are rows)
+    stripCaption.firstChild?.replaceWith(
+      queries()
+        ? "Encoder tokens (the keys; pick a decoder query in the figure); "
+        : "Tokens — click to select a query; ",
+    );
     const mt = meta();
     grid.setScores(m.get("sink_grid") ?? [], mt.n_layers, mt.n_heads, T());
     feedSnapshot();

@@ -22,6 +22,8 @@ export interface ReadoutInput {
   hoverCell: [number, number] | null;
   data: Float32Array;
   T: number;
+  /** cross-attention: the decoder queries (rows of `data`, which is [Tq, T]; keys = tokens) */
+  queryTokens?: string[] | null;
   /** a pooled slice: `data` holds [rows.length - 1, cols.length - 1] cells on these edges */
   grid?: { rows: Int32Array; cols: Int32Array; pool: string } | null;
   aggregatedBlock: number;
@@ -45,8 +47,14 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
   const name = (k: number) => (k === r.T ? SLOT_LABEL : tok(r.tokens, k));
   const key = (k: number): Piece =>
     (k === r.T ? slotSink : mask[k]) ? { sink: name(k) } : name(k);
+  const queries = r.queryTokens ?? r.tokens; // cross-attention: α averages over Tq queries
+  const Tq = r.queryTokens ? r.queryTokens.length : r.T;
   const alpha = (k: number) =>
-    k === r.T && slot ? slotAlphaText(slot, r.T) : alphaText(r.alpha[k], k, r.T, r.causal);
+    k === r.T && slot
+      ? slotAlphaText(slot, r.T)
+      : r.queryTokens
+        ? alphaText(r.alpha[k], 0, Tq, false)
+        : alphaText(r.alpha[k], k, r.T, r.causal);
   // the slot is a key of its own: listed among the sinks, by score, when above the threshold
   if (slot && slotSink) {
     const at = sinks.findIndex((k) => r.alpha[k] < slot.alpha);
@@ -103,7 +111,7 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
     const range = (a: number, b: number) => (a === b ? `#${a}` : `#${a}–${b}`);
     lines.push(
       exact
-        ? [`A[q=${tok(r.tokens, q)}, k=`, key(k), `] = ${v} · key #${k}: ${alpha(k)}`]
+        ? [`A[q=${tok(queries, q)}, k=`, key(k), `] = ${v} · key #${k}: ${alpha(k)}`]
         : [
             `${g.pool} of A over queries ${range(qa, qb)}, keys ${range(ka, kb)} = ${v} ` +
               `(zoom in for single tokens) · key #${k}: ${alpha(k)}`,
@@ -112,12 +120,12 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
   } else if (r.hoverCell) {
     const [q, k] = r.hoverCell;
     lines.push([
-      `A[q=${tok(r.tokens, q)}, k=`,
+      `A[q=${tok(queries, q)}, k=`,
       key(k),
       `] = ${r.data[q * r.T + k].toFixed(3)} · key #${k}: ${alpha(k)}`,
     ]);
-  } else if (r.focus >= 0 && r.focus < r.T && r.pruned) {
-    const line: Piece[] = [`Query ${tok(r.tokens, r.focus)} attends to: `];
+  } else if (r.focus >= 0 && r.focus < Tq && r.pruned) {
+    const line: Piece[] = [`Query ${tok(queries, r.focus)} attends to: `];
     let n = 0;
     for (let i = 0; i < r.pruned.q.length; i++) {
       if (r.pruned.q[i] !== r.focus) continue;
@@ -125,7 +133,8 @@ export function readoutLines(r: ReadoutInput): Piece[][] {
       if (n++) line.push(", ");
       line.push(key(k), ` ${r.pruned.w[i].toFixed(2)}`);
     }
-    line.push(` (kept mass ${pct(r.pruned.kept[r.focus])}) · as a key: ${alpha(r.focus)}`);
+    const asKey = r.queryTokens ? "" : ` · as a key: ${alpha(r.focus)}`; // not a key in cross
+    line.push(` (kept mass ${pct(r.pruned.kept[r.focus])})${asKey}`);
     lines.push(line);
   }
   return lines;

@@ -7,6 +7,7 @@
 import { binEdges } from "./bins";
 import { InFlight, LRU, type Spec, sliceKey } from "./cache";
 import { decode } from "./codec";
+import { crossSinkScores, hideCrossSinks, pruneRows } from "./cross";
 import { type Pruned, pruneMatrix } from "./prune";
 import { type Hidden, hideSinks, sinkScores } from "./sinks";
 import { parseSlot, pruneWithSlot, type Slot } from "./slot";
@@ -25,7 +26,10 @@ export const MAX_ARCS_PER_QUERY = 16;
 
 export interface Entry {
   key: string;
+  /** keys (columns); also the queries, except for cross-attention (`Tq`) */
   T: number;
+  /** cross-attention only: decoder queries (rows); `data` is then [Tq, T] */
+  Tq?: number;
   /** [T, T] row-major; with `grid`, [rows.length - 1, cols.length - 1] cells of the region */
   data: Float32Array;
   /** set for a region of a pooled run (its D1 scores `alpha` came with it) */
@@ -46,15 +50,19 @@ export interface Entry {
 
 /** Sink scores of an entry, computed once. */
 export function alphaOf(e: Entry, causal: boolean): Float32Array {
-  e.alpha ??= sinkScores(e.data, e.T, causal);
+  e.alpha ??=
+    e.Tq === undefined ? sinkScores(e.data, e.T, causal) : crossSinkScores(e.data, e.Tq, e.T);
   return e.alpha;
 }
 
 /** Top-p pruned arcs of an entry, computed once (with a sink slot: key T is the slot). */
 export function prunedOf(e: Entry): Pruned {
-  e.pruned ??= e.slot
-    ? pruneWithSlot(e.data, e.T, e.slot.values, TOP_P, MAX_ARCS_PER_QUERY)
-    : pruneMatrix(e.data, e.T, TOP_P, MAX_ARCS_PER_QUERY);
+  e.pruned ??=
+    e.Tq !== undefined
+      ? pruneRows(e.data, e.Tq, e.T, TOP_P, MAX_ARCS_PER_QUERY)
+      : e.slot
+        ? pruneWithSlot(e.data, e.T, e.slot.values, TOP_P, MAX_ARCS_PER_QUERY)
+        : pruneMatrix(e.data, e.T, TOP_P, MAX_ARCS_PER_QUERY);
   return e.pruned;
 }
 
@@ -65,8 +73,10 @@ export function prunedOf(e: Entry): Pruned {
 export function hiddenOf(e: Entry, mask: Uint8Array): { hidden: Hidden; entry: Entry } {
   const maskKey = mask.join("");
   if (e.hidden?.maskKey !== maskKey) {
-    const hidden = hideSinks(e.data, e.T, mask);
-    const entry: Entry = { key: `${e.key}|hidden`, T: e.T, data: hidden.data, stats: e.stats };
+    const { T, Tq } = e;
+    const hidden =
+      Tq === undefined ? hideSinks(e.data, T, mask) : hideCrossSinks(e.data, Tq, T, mask);
+    const entry: Entry = { key: `${e.key}|hidden`, T, Tq, data: hidden.data, stats: e.stats };
     e.hidden = { maskKey, hidden, entry };
   }
   return e.hidden;
@@ -160,12 +170,14 @@ export class SliceClient {
    * @param expectT returns the current T; slices of another shape (an older text) are dropped.
    * @param onSlice called with the key of every slice stored.
    * @param onError called with a sentence for the error banner.
+   * @param expectTq cross-attention: returns the number of decoder queries (rows), else null.
    */
   constructor(
     private readonly model: WidgetModel,
     private readonly expectT: () => number,
     private readonly onSlice: (key: string) => void,
     private readonly onError: (message: string) => void,
+    private readonly expectTq: () => number | null = () => null,
   ) {}
 
   get(layer: number, head: number, weighting: Weighting, spec?: Spec | null): Entry | undefined {
@@ -275,10 +287,11 @@ export class SliceClient {
       return;
     }
     const T = this.expectT();
-    if (dec.shape.length !== 2 || dec.shape[0] !== T || dec.shape[1] !== T) return; // stale text
+    const Tq = this.expectTq() ?? undefined; // cross-attention: [Tq, T]
+    if (dec.shape.length !== 2 || dec.shape[0] !== (Tq ?? T) || dec.shape[1] !== T) return; // stale
     const stats = parseStats(msg.stats, T);
     const slot = parseSlot(msg, buffers, T);
-    this.cache.set(key, { key, T, data: dec.data, stats, slot, ...parseEncoding(msg) });
+    this.cache.set(key, { key, T, Tq, data: dec.data, stats, slot, ...parseEncoding(msg) });
     this.onSlice(key);
     this.pump();
   }
@@ -286,7 +299,7 @@ export class SliceClient {
   /** A region reply of a pooled run: [n_q, n_k] cells on bin edges, sink scores in buffers[1]. */
   private handleRegion(msg: Record<string, unknown>, buffers: Bytes[] | undefined): void {
     const T = this.expectT();
-    const q = pairOf(msg.queries, T);
+    const q = pairOf(msg.queries, this.expectTq() ?? T);
     const k = pairOf(msg.keys, T);
     const bins = msg.bins === null ? null : Number(msg.bins);
     if (!q || !k || (bins !== null && !(Number.isInteger(bins) && bins >= 1))) return; // stale

@@ -38,6 +38,11 @@ export interface Meta {
   pool_bins?: number;
   /** Learned sink logits (gpt-oss): replies carry the "sink slot" column (slot.ts). */
   sink_slot?: boolean;
+  /**
+   * Cross-attention runs only (role "cross"): the decoder's tokens, one per query row; the
+   * `tokens` trait holds the encoder's (the keys) and slices are [query_tokens.length, T].
+   */
+  query_tokens?: string[];
 }
 
 /** The synced traits. `head = -1` means "mean of heads"; `selected` is a token index. */

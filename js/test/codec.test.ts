@@ -24,6 +24,15 @@ describe("golden fixtures shared with pytest", () => {
     );
   });
 
+  it("writes golden_cross_f16.bin byte for byte ([Tq, Tk] cross-attention, never packed)", () => {
+    const want = new Uint8Array(readFileSync(resolve(FIX, "golden_cross_f16.bin")));
+    const g = golden["golden_cross_f16.bin"];
+    expect(g.shape).toEqual([3, 5]);
+    const got = new Uint8Array(encode(g.shape, g.values, "float16"));
+    expect(want[7]).toBe(0);
+    expect(Array.from(got)).toEqual(Array.from(want));
+  });
+
   it("writes golden_tri_u8.bin byte for byte (flag bit 0, T(T+1)/2 values)", () => {
     const want = new Uint8Array(readFileSync(resolve(FIX, "golden_tri_u8.bin")));
     const g = golden["golden_tri_u8.bin"];

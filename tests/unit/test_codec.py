@@ -11,7 +11,10 @@ from bos_widget import codec, metrics
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
-@pytest.mark.parametrize("name", ["golden_f16.bin", "golden_u8.bin", "golden_tri_u8.bin"])
+GOLDEN = ["golden_f16.bin", "golden_u8.bin", "golden_tri_u8.bin", "golden_cross_f16.bin"]
+
+
+@pytest.mark.parametrize("name", GOLDEN)
 def test_golden_fixture_decodes_to_the_stated_values(name):
     expected = json.loads((FIXTURES / "golden.json").read_text())[name]
     got = codec.decode((FIXTURES / name).read_bytes())
@@ -21,7 +24,11 @@ def test_golden_fixture_decodes_to_the_stated_values(name):
 
 @pytest.mark.parametrize(
     ("name", "encoding", "lower"),
-    [("golden_f16.bin", "float16", False), ("golden_tri_u8.bin", "uint8", True)],
+    [
+        ("golden_f16.bin", "float16", False),
+        ("golden_tri_u8.bin", "uint8", True),
+        ("golden_cross_f16.bin", "float16", False),  # [T_q, T_k]: never packed
+    ],
 )
 def test_golden_fixture_is_what_encode_writes_today(name, encoding, lower):
     expected = json.loads((FIXTURES / "golden.json").read_text())[name]
