@@ -20,7 +20,7 @@ CELLS = [
     "import bos_widget\nfrom tests.unit import tiny\n"
     "view = bos_widget.AttentionWidget.from_model(tiny.t5(), tiny.tokenizer(),\n"
     "    'the quick brown fox jumps over the lazy dog', decoder_text='a cat sat',\n"
-    "    threshold=0.12)\n"
+    "    threshold=0.12, layer=0)\n"
     "view.part = 'cross'\n"
     "cross = view.cross\n"
     "view",
