@@ -1,19 +1,20 @@
 // anywidget entry: builds the view's DOM, wires model traits and custom messages to the
 // slice client, painters, controls, norms strip, token strip and overview grid. Wiring only.
 
-import { maxWidth, poolBins, poolText } from "./bins";
+import { poolBins, poolText } from "./bins";
 import type { Spec } from "./cache";
 import { Controls } from "./controls";
-import { crossShareOnSinks, queryTokensOf } from "./cross";
+import { queryTokensOf } from "./cross";
 import { gridCaptionText, placeholder, skeleton } from "./dom";
-import { type ArcsHit, drawArcs } from "./draw/arcs";
-import { arcsBoundary, matrixBoundary } from "./draw/boundary";
+import type { ArcsHit } from "./draw/arcs";
 import { type CrossMatrixHit, crossCellAt } from "./draw/crossmatrix";
 import { CrossView } from "./draw/crossview";
+import { drawFigure } from "./draw/figure";
 import { OverviewGrid } from "./draw/grid";
 import { cellAt, MAX_SIDE, type MatrixHit, MatrixPainter } from "./draw/matrix";
 import { slotRowAt } from "./draw/slot";
 import { readTheme, type Theme } from "./draw/theme";
+import { sinkShare, whatText } from "./figuretext";
 import { ErrorBanner, renderHeader, renderReadout } from "./header";
 import { bindCanvas } from "./interact";
 import { indexAt } from "./layout";
@@ -22,7 +23,7 @@ import { readoutLines } from "./readout";
 import { composeFigure, downloadCanvas, figureFileName, saveButton } from "./save";
 import { SegmentControl } from "./segmentctl";
 import { segmentOf, segmentText } from "./segments";
-import { shareFromScores, shareOnSinks, sinkMask } from "./sinks";
+import { sinkMask } from "./sinks";
 import {
   alphaOf,
   covers,
@@ -35,7 +36,7 @@ import {
   specFor,
   TOP_P,
 } from "./slices";
-import { slotIsSink, slotShare } from "./slot";
+import { slotIsSink } from "./slot";
 import { snapshotMessage } from "./snapshot";
 import { StepControl } from "./stepctl";
 import { injectStyle } from "./style";
@@ -123,8 +124,7 @@ function render({ model, el: host }: RenderProps): () => void {
   host.appendChild(root);
   const probe = doc.createElement("canvas").getContext("2d") as CanvasRenderingContext2D;
 
-  const painter = new MatrixPainter();
-  const crossView = new CrossView(); // cross-attention: [Tq, T], no zoom
+  const painters = { matrix: new MatrixPainter(), cross: new CrossView() };
   let crossHit: CrossMatrixHit | null = null;
   let queryLabels: string[] | undefined; // display strings of the decoder's tokens
   let hover = -1;
@@ -169,8 +169,6 @@ function render({ model, el: host }: RenderProps): () => void {
     soon = setTimeout(() => client.request(layer, head, w, spec), 60);
   }
 
-  const canvasHeight = () => Number.parseFloat(canvas.style.height) || canvas.clientHeight;
-
   // Read style and layout before any DOM write of this frame (avoids forced re-layouts).
   function measure(): { theme: Theme; width: number } {
     return { theme: readTheme(root, probe), width: Math.max(320, figure.clientWidth || 800) };
@@ -207,96 +205,36 @@ function render({ model, el: host }: RenderProps): () => void {
       labels = Array.from({ length: entry.T }, (_, i) => displayToken(toks[i] ?? ""));
     const qt = queries();
     if (qt && queryLabels?.length !== qt.length) queryLabels = qt.map((t) => displayToken(t));
-    crossHit = null;
-    const what = `layer ${layer}, ${head < 0 ? "mean of heads" : `head ${head}`}, ${
-      weighting === "norm" ? "norm-weighted" : "raw"
-    }${hide ? `, sinks${slotRun ? " and sink slot" : ""} hidden, rows renormalised` : ""}${
-      seg ? `, only ${seg}` : ""
-    }${shownSlot ? ", with sink slot" : ""}`;
+    const what = whatText({
+      layer,
+      head,
+      weighting,
+      hidden: hide !== null,
+      slotRun,
+      segment: seg,
+      withSlot: shownSlot !== null,
+    });
     const pruned = !g && (view === "arcs" || focus >= 0) ? prunedOf(shown) : null;
-    // a generated run: the first generated position (0: none), marked on the figure
-    const P = mt.prompt_len ?? 0;
-    const generated = P > 0 && P < entry.T ? P : 0;
-    delete canvas.dataset.boundary;
     const pooledText = g ? poolText(g.rows, g.cols, g.pool) : "";
-    let block = 1;
     // cross-attention draws the whole [Tq, T] slice (no zoom)
     const region = qt ? { q0: 0, q1: qt.length, k0: 0, k1: entry.T } : zoom.region(entry.T);
     const zoomed = qt ? "" : zoom.suffix(view === "matrix", entry.T);
-    if (queryLabels && !g) {
-      const hit = crossView.draw(canvas, {
-        view,
-        data: shown.data,
-        pruned,
-        queryLabels,
-        keyLabels: labels,
-        what,
-        sinks: mask,
-        focus,
-        selected: sel,
-        hover: hoverCell,
-        topP: TOP_P,
-        theme,
-        width,
-      });
-      [arcsHit, crossHit, matrixHit, block] = [hit.arcs, hit.matrix, null, hit.block];
-      const c = hit.matrix; // for tests: where the heatmap is, "x0 y0 w h"
-      if (c) canvas.dataset.matrix = `${c.x0} ${c.y0} ${c.w} ${c.h}`;
-    } else if (view === "arcs" && pruned) {
-      const title = `Attention arcs (query → key) · ${what} · top-p ${TOP_P}`;
-      arcsHit = drawArcs(canvas, {
-        T: entry.T,
-        causal: mt.causal,
-        labels,
-        pruned,
-        sinks: mask,
-        focus,
-        selected: sel,
-        title,
-        theme,
-        width,
-        slot: shownSlot ? { sink: slotSink } : null,
-      });
-      matrixHit = null;
-      if (generated > 0)
-        arcsBoundary(canvas, { at: generated, theme }, arcsHit.left, arcsHit.step, canvasHeight());
-    } else {
-      const kind = pooledText ? ` (${g?.pool}-pooled)` : "";
-      const title = `Attention matrix A[q, k]${kind} · ${what}${zoomed}`;
-      matrixHit = painter.draw(canvas, {
-        data: shown.data,
-        grid: g,
-        T: entry.T,
-        causal: mt.causal,
-        labels,
-        sinks: mask,
-        selected: sel,
-        hover: hoverCell,
-        region,
-        band: zoom.band,
-        title,
-        theme,
-        width,
-        slot: shownSlot
-          ? {
-              values: shownSlot.values,
-              rows: g ? g.rows : null,
-              sink: slotSink,
-              hover: hoverCell && hoverCell[1] === entry.T ? hoverCell[0] : -1,
-              alpha: shownSlot.alpha,
-            }
-          : null,
-      });
-      arcsHit = null;
-      if (generated > 0) matrixBoundary(canvas, { at: generated, theme }, matrixHit);
-      const span = Math.max(region.q1 - region.q0, region.k1 - region.k0);
-      block = Math.ceil(span / Math.max(1, matrixHit.n));
-      if (g) block = Math.max(block, maxWidth(g.rows), maxWidth(g.cols));
-      canvas.dataset.matrix = `${matrixHit.x0} ${matrixHit.y0} ${matrixHit.size}`; // for tests
-    }
-    // where the sink slot is drawn, for tests: "x y" of its arc target or its column's x
-    const slotAt = arcsHit?.slot ?? (matrixHit?.slotX != null ? [matrixHit.slotX] : null);
-    canvas.dataset.slot = slotAt ? slotAt.join(" ") : "";
+    const P = mt.prompt_len ?? 0; // a generated run: its prompt boundary is marked
+    const hit = drawFigure(canvas, painters, {
+      ...{ view, data: shown.data, grid: g, T: entry.T, causal: mt.causal, labels },
+      ...{ queryLabels: qt && queryLabels ? queryLabels : null, pruned, sinks: mask, focus },
+      ...{ selected: sel, hover: hoverCell, region, band: zoom.band, what, zoomed, pooledText },
+      ...{ topP: TOP_P, theme, width, generated: P > 0 && P < entry.T ? P : 0 },
+      slot: shownSlot
+        ? {
+            ...{ values: shownSlot.values, rows: g ? g.rows : null, sink: slotSink },
+            hover: hoverCell && hoverCell[1] === entry.T ? hoverCell[0] : -1,
+            alpha: shownSlot.alpha,
+          }
+        : null,
+    });
+    [arcsHit, matrixHit, crossHit] = [hit.arcs, hit.matrix, hit.cross];
+    const block = hit.block;
     canvas.setAttribute(
       "aria-label",
       `${view === "arcs" ? "Attention arcs" : "Attention matrix"}, ${what}${zoomed}`,
@@ -326,12 +264,10 @@ function render({ model, el: host }: RenderProps): () => void {
         alpha,
         causal: mt.causal,
         eps,
-        share:
-          (g
-            ? shareFromScores(alpha, mask, mt.causal)
-            : qt
-              ? crossShareOnSinks(entry.data, qt.length, entry.T, mask)
-              : shareOnSinks(entry.data, entry.T, mask)) + slotShare(slot, eps),
+        share: sinkShare({
+          ...{ data: entry.data, T: entry.T, alpha, mask, causal: mt.causal, pooled: g !== null },
+          ...{ Tq: qt ? qt.length : null, slot, eps },
+        }),
         view,
         pruned,
         topP: TOP_P,
