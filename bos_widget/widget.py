@@ -16,6 +16,7 @@ import traitlets
 
 from . import export
 from .adapters import run_from_attentions
+from .lens import run_from_transformer_lens
 from .run import AttentionRun
 from .slices import MEAN_HEAD, POOL_ABOVE_T, POOL_BINS, SliceServer
 
@@ -154,6 +155,17 @@ class AttentionWidget(anywidget.AnyWidget):
         run_keys = {"causal", "bos_added"}
         opts = {k: kwargs.pop(k) for k in list(kwargs) if k in run_keys}
         return cls(run_from_attentions(attentions, tokens, model=model, **opts), **kwargs)
+
+    @classmethod
+    def from_transformer_lens(cls, cache: Any, tokens: Any, **kwargs: Any) -> AttentionWidget:
+        """Show a TransformerLens ``ActivationCache`` (``_, cache = model.run_with_cache(
+        tokens)``): every layer's ``cache["pattern", l]``, with value norms, the norm-weighted
+        view and hidden-state norms where the cache holds ``v`` and ``resid_pre/post``.
+        ``batch_index``, ``model``, ``causal`` and ``bos_added`` go to
+        ``bos_widget.lens.run_from_transformer_lens``; other options to the widget."""
+        run_keys = {"batch_index", "model", "causal", "bos_added"}
+        opts = {k: kwargs.pop(k) for k in list(kwargs) if k in run_keys}
+        return cls(run_from_transformer_lens(cache, tokens, **opts), **kwargs)
 
     @property
     def run(self) -> AttentionRun:
