@@ -38,13 +38,13 @@ def _hook(name: str, layer: int) -> str:
 
 
 def _keys(cache: Any) -> set[str]:
-    keys = getattr(cache, "keys", None)
-    if not callable(keys) or not hasattr(cache, "__getitem__"):
+    if not callable(getattr(cache, "keys", None)) or not hasattr(cache, "__getitem__"):
         raise TypeError(
             "from_transformer_lens expects a TransformerLens ActivationCache (the second value "
             f"of model.run_with_cache(tokens)) or a dict of hook names, got {type(cache).__name__}."
         )
-    return {k for k in keys() if isinstance(k, str)}
+    names = cache.keys()  # a dict or an ActivationCache (both have keys())
+    return {k for k in names if isinstance(k, str)}
 
 
 def _layers(keys: set[str]) -> int:
@@ -163,8 +163,9 @@ def run_from_transformer_lens(
     batched = bool(getattr(cache, "has_batch_dim", True))
     maps = [_pick(_np(cache[_hook("pattern", l)]), batched, batch_index) for l in range(L)]
     shown, ids = _token_strings(tokens, tl_model, batch_index)
-    if causal is None and getattr(cfg, "attention_dir", None) in ("causal", "bidirectional"):
-        causal = cfg.attention_dir == "causal"
+    attention_dir = getattr(cfg, "attention_dir", None)
+    if causal is None and attention_dir in ("causal", "bidirectional"):
+        causal = attention_dir == "causal"
     if bos_added is None:
         bos_id = getattr(getattr(tl_model, "tokenizer", None), "bos_token_id", None)
         bos_added = bool(ids) and bos_id is not None and ids[0] == bos_id

@@ -114,3 +114,27 @@ def test_patterns_only_cache_gives_a_run_without_norms(model):
     run = run_from_transformer_lens(dict(cache.cache_dict), IDS[:1])  # a plain dict works too
     assert run.value_norms is None and run.hidden_norms is None and run.output_norms is None
     assert AttentionWidget(run).meta["weightings"] == ["raw"]
+
+
+def test_a_bridged_hugging_face_model_with_grouped_query_attention():
+    from transformer_lens.model_bridge.sources._bridge_builder import build_bridge_from_module
+
+    from . import tiny
+
+    hf = tiny.llama()  # 4 query heads share 2 key/value heads
+    hf.config.name_or_path = "tiny-llama"
+    bridge = build_bridge_from_module(hf, "LlamaForCausalLM", hf_config=hf.config)
+    ids = torch.tensor([[1, 4, 6, 8, 9, 4, 10]])
+    with torch.no_grad():
+        _, cache = bridge.run_with_cache(ids)
+    assert cache["v", 0].shape[2] == 2
+    run = run_from_transformer_lens(cache, ids, model="tiny-llama")
+    assert run.meta.model_class == "LlamaForCausalLM" and run.meta.n_kv_heads == 2
+    for l in range(run.n_layers):
+        pattern = cache["pattern", l][0].numpy()
+        np.testing.assert_allclose(run.attention[l].astype(np.float32), pattern, atol=1e-3)
+    # query heads 0 and 1 read key/value head 0, heads 2 and 3 head 1
+    np.testing.assert_array_equal(run.value_norms[:, 0], run.value_norms[:, 1])
+    v = cache["v", 2][0, :, 1]  # [T, d_head] of key/value head 1
+    np.testing.assert_allclose(run.value_norms[2, 3], v.norm(dim=-1).numpy(), rtol=1e-5)
+    assert run.output_norms is not None and run.hidden_norms is not None
