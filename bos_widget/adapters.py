@@ -45,6 +45,14 @@ def _to_numpy(x: Any) -> np.ndarray:
 
 def _stack(attentions: Any) -> np.ndarray:
     if isinstance(attentions, (tuple, list)) and attentions and not np.isscalar(attentions[0]):
+        missing = [i for i, a in enumerate(attentions) if a is None]
+        if missing:
+            raise TypeError(
+                f"Layers {missing} hold None instead of numeric attention weights (dtype "
+                "object): under sdpa or flash attention models return none. Call "
+                "model.set_attn_implementation('eager') before the forward pass (or use "
+                "AttentionWidget.from_model, which does it for you)."
+            )
         layers = [_to_numpy(a) for a in attentions]
         shapes = {a.shape for a in layers}
         if len(shapes) != 1:

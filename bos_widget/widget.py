@@ -16,6 +16,7 @@ import traitlets
 
 from . import export, metrics
 from .adapters import run_from_attentions
+from .lens import run_from_transformer_lens
 from .run import AttentionRun
 from .slices import MEAN_HEAD, POOL_ABOVE_T, POOL_BINS, SliceServer
 
@@ -184,10 +185,34 @@ class AttentionWidget(anywidget.AnyWidget):
         **kwargs: Any,
     ) -> AttentionWidget:
         """Show attention you already have: the tuple Hugging Face returns for
-        ``output_attentions=True`` (torch or numpy), or an array ``[L, H, T, T]``."""
+        ``output_attentions=True`` (torch or numpy), an array ``[L, H, T, T]``, or the list of
+        ``[1, H, T, T]`` weights saved in an nnsight trace (each attention module's
+        ``output[1]``, under eager attention; README "Bring your own")."""
         run_keys = {"causal", "bos_added"}
         opts = {k: kwargs.pop(k) for k in list(kwargs) if k in run_keys}
         return cls(run_from_attentions(attentions, tokens, model=model, **opts), **kwargs)
+
+    @classmethod
+    def from_transformer_lens(cls, cache: Any, tokens: Any, **kwargs: Any) -> AttentionWidget:
+        """Show a TransformerLens ``ActivationCache`` (``_, cache = model.run_with_cache(
+        tokens)``); the conversion is ``bos_widget.lens.run_from_transformer_lens``.
+
+        Parameters
+        ----------
+        cache : transformer_lens.ActivationCache or dict of hook names
+            Every layer's ``cache["pattern", l]`` ``[B, H, T, T]`` is shown; ``v`` (with the
+            model's ``W_O``) adds value norms and the norm-weighted view, ``resid_pre`` and
+            the last ``resid_post`` the hidden-state norms, where the cache holds them.
+        tokens : token ids ``[B, T]`` or ``[T]``, or list of str
+            The ids the model ran on (shown through ``cache.model.tokenizer``) or one
+            display string per position.
+        **kwargs
+            ``batch_index`` (required when ``B > 1``), ``model`` (default
+            ``cfg.model_name``), ``causal``, ``bos_added``; the rest go to the widget.
+        """
+        run_keys = {"batch_index", "model", "causal", "bos_added"}
+        opts = {k: kwargs.pop(k) for k in list(kwargs) if k in run_keys}
+        return cls(run_from_transformer_lens(cache, tokens, **opts), **kwargs)
 
     @property
     def run(self) -> AttentionRun:
