@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from .factors import Factors
 from .generation import generate
 from .hooks import AttentionSite, CaptureError, find_attention_sites
 from .naming import model_name as display_name
+from .outputs_path import capture_outputs
 from .record import Recording, recording
 from .run import AttentionRun, RunMeta, SinkSummary
 from .tokens import bos_added_by_tokenizer, check_text, display_tokens, segment_b_start, tokenize
@@ -288,7 +290,10 @@ def capture(
         enc, prompt_len = generate(model, tokenizer, enc, max_new_tokens, generate_kwargs)
     elif generate_kwargs:
         raise ValueError("generate_kwargs needs max_new_tokens=... (the number of new tokens).")
-    sites = find_attention_sites(model)
+    try:
+        sites, refusal = find_attention_sites(model), None
+    except TypeError as exc:  # no recorded attention modules: maybe the outputs hold them
+        sites, refusal = [], exc
     is_seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
     inputs: dict[str, Any] = {k: v.to(model.device) for k, v in enc.items()}
     dec_ids: list[int] = []
@@ -308,6 +313,8 @@ def capture(
     if "use_cache" in params:
         inputs["use_cache"] = False
     ids = enc["input_ids"][0].tolist()
+    if refusal is not None and (is_seq2seq or path == "factors"):
+        raise refusal
     blocks = _last_blocks(model, sites)
     before = getattr(model.config, "_attn_implementation", None) or "eager"
     groups: dict[str, _Group] = {}
@@ -321,7 +328,7 @@ def capture(
             f"and those would take {_size(_store_bytes(model, sites, T_max))}. Pass "
             "max_tokens=... to capture fewer tokens."
         )
-    if path != "eager" and keep != "summary":
+    if sites and path != "eager" and keep != "summary":
         keep_maps = keep == "all" or _store_bytes(model, sites, T_max) <= SMALL_MAPS_LIMIT
         bar = _progress_bar(len(sites), progress, len(ids))
         try:
@@ -348,7 +355,14 @@ def capture(
                 f"{type(model).__name__}'s attention cannot be rebuilt from q and k ({note}); "
                 "capture with path='eager' (or 'auto') instead."
             )
-    if not groups:
+    if not sites:
+        got = capture_outputs(model, inputs, len(ids))
+        if got is None:
+            assert refusal is not None
+            raise refusal
+        groups = {"self": _Group(got.attention, got.value_norms, output_norms=got.output_norms)}
+        out, used, note = SimpleNamespace(hidden_states=got.hidden), "outputs", got.note
+    elif not groups:
         left_out = _choose_summary(keep, model, sites, len(ids))
         bar = _progress_bar(len(sites), progress, len(ids))
         recorder = Recorder(sites, bar, summary=left_out is not None, blocks=blocks)
@@ -403,7 +417,7 @@ def capture(
             segment_b_start=segment_b_start(enc) if role == "self" else None,
             last_hidden=last_hidden,
             path=used,
-            path_note=note if used == "eager" else "",
+            path_note=note if used in ("eager", "outputs") else "",
             prompt_len=prompt_len if role == "self" else None,
         )
         return AttentionRun(
