@@ -7,6 +7,7 @@ from ._version import __version__
 from .capture import CaptureError, capture
 from .compare import Comparison, compare, compare_ablation
 from .compat import head_view, model_view
+from .corpus_view import CorpusView, corpus_view
 from .explain import ExplainReport, explain
 from .models import demo_model
 from .report import SinkReport, sink_report
@@ -18,6 +19,7 @@ __all__ = [
     "AttentionWidget",
     "CaptureError",
     "Comparison",
+    "CorpusView",
     "ExplainReport",
     "RunMeta",
     "SinkReport",
@@ -25,6 +27,7 @@ __all__ = [
     "capture",
     "compare",
     "compare_ablation",
+    "corpus_view",
     "demo_model",
     "explain",
     "head_view",
