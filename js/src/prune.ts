@@ -12,6 +12,13 @@ export interface Pruned {
   meanKept: number;
 }
 
+/** One row's top-p pick: kept columns in descending weight order, their weights and mass. */
+export interface TopP {
+  idx: number[];
+  w: number[];
+  mass: number;
+}
+
 /**
  * Top-p selection on one row `data[off .. off+len)`.
  * Returns the column indices (relative to `off`) in descending weight order and the mass kept.
@@ -24,7 +31,7 @@ export function topP(
   len: number,
   p: number,
   maxK: number,
-): { idx: number[]; w: number[]; mass: number } {
+): TopP {
   // one pass with a small sorted buffer (descending) of the best maxK entries
   const bi: number[] = [];
   const bw: number[] = [];
@@ -50,15 +57,15 @@ export function topP(
   return { idx: bi.slice(0, n), w: bw.slice(0, n), mass };
 }
 
-/** Prune every row of a row-major [T, T] matrix with {@link topP}. */
-export function pruneMatrix(data: ArrayLike<number>, T: number, p: number, maxK: number): Pruned {
+/** Collect the top-p picks of `nRows` rows (`pick(row)`) into flat arcs. */
+export function pruneEach(nRows: number, pick: (row: number) => TopP): Pruned {
   const q: number[] = [];
   const k: number[] = [];
   const w: number[] = [];
-  const kept = new Float32Array(T);
+  const kept = new Float32Array(nRows);
   let total = 0;
-  for (let row = 0; row < T; row++) {
-    const r = topP(data, row * T, T, p, maxK);
+  for (let row = 0; row < nRows; row++) {
+    const r = pick(row);
     for (let i = 0; i < r.idx.length; i++) {
       q.push(row);
       k.push(r.idx[i]);
@@ -72,6 +79,22 @@ export function pruneMatrix(data: ArrayLike<number>, T: number, p: number, maxK:
     k: Int32Array.from(k),
     w: Float32Array.from(w),
     kept,
-    meanKept: T > 0 ? total / T : 0,
+    meanKept: nRows > 0 ? total / nRows : 0,
   };
+}
+
+/** Prune every row of a row-major [Tq, Tk] matrix (cross-attention: decoder rows) with {@link topP}. */
+export function pruneRows(
+  data: ArrayLike<number>,
+  Tq: number,
+  Tk: number,
+  p: number,
+  maxK: number,
+): Pruned {
+  return pruneEach(Tq, (row) => topP(data, row * Tk, Tk, p, maxK));
+}
+
+/** Prune every row of a row-major [T, T] matrix with {@link topP}. */
+export function pruneMatrix(data: ArrayLike<number>, T: number, p: number, maxK: number): Pruned {
+  return pruneRows(data, T, T, p, maxK);
 }

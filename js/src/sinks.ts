@@ -107,12 +107,19 @@ export interface Hidden {
 /**
  * What a head does apart from sinking: zero the columns of the keys in `mask` and renormalise
  * each row to sum 1. A row whose remaining mass is (numerically) zero becomes all zeros.
+ * `data` is [Tq, T] row-major: T keys, and Tq query rows (T by default; cross-attention has
+ * its decoder queries).
  */
-export function hideSinks(data: ArrayLike<number>, T: number, mask: ArrayLike<number>): Hidden {
-  const out = new Float32Array(T * T);
+export function hideSinks(
+  data: ArrayLike<number>,
+  T: number,
+  mask: ArrayLike<number>,
+  Tq: number = T,
+): Hidden {
+  const out = new Float32Array(Tq * T);
   let emptyRows = 0;
   let removed = 0;
-  for (let q = 0; q < T; q++) {
+  for (let q = 0; q < Tq; q++) {
     const base = q * T;
     let keep = 0;
     let total = 0;
@@ -128,5 +135,5 @@ export function hideSinks(data: ArrayLike<number>, T: number, mask: ArrayLike<nu
     }
     for (let k = 0; k < T; k++) if (!mask[k]) out[base + k] = data[base + k] / keep;
   }
-  return { data: out, emptyRows, removed: T > 0 ? removed / T : 0 };
+  return { data: out, emptyRows, removed: Tq > 0 ? removed / Tq : 0 };
 }

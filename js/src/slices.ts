@@ -7,8 +7,8 @@
 import { binEdges } from "./bins";
 import { InFlight, LRU, type Spec, sliceKey } from "./cache";
 import { decode } from "./codec";
-import { crossSinkScores, hideCrossSinks, pruneRows } from "./cross";
-import { type Pruned, pruneMatrix } from "./prune";
+import { crossSinkScores } from "./cross";
+import { type Pruned, pruneMatrix, pruneRows } from "./prune";
 import { type Hidden, hideSinks, sinkScores } from "./sinks";
 import { parseSlot, pruneWithSlot, type Slot } from "./slot";
 import type { Bytes, Decoded, Encoding, Pool, TokenStats, Weighting, WidgetModel } from "./types";
@@ -74,8 +74,7 @@ export function hiddenOf(e: Entry, mask: Uint8Array): { hidden: Hidden; entry: E
   const maskKey = mask.join("");
   if (e.hidden?.maskKey !== maskKey) {
     const { T, Tq } = e;
-    const hidden =
-      Tq === undefined ? hideSinks(e.data, T, mask) : hideCrossSinks(e.data, Tq, T, mask);
+    const hidden = hideSinks(e.data, T, mask, Tq ?? T);
     const entry: Entry = { key: `${e.key}|hidden`, T, Tq, data: hidden.data, stats: e.stats };
     e.hidden = { maskKey, hidden, entry };
   }

@@ -7,7 +7,7 @@
 
 import { decode } from "./codec";
 import { pct } from "./header";
-import { type Pruned, topP } from "./prune";
+import { type Pruned, pruneEach, topP } from "./prune";
 import { aboveThreshold } from "./sinks";
 import type { Bytes } from "./types";
 
@@ -68,31 +68,12 @@ export function pruneWithSlot(
   p: number,
   maxK: number,
 ): Pruned {
-  const q: number[] = [];
-  const k: number[] = [];
-  const w: number[] = [];
-  const kept = new Float32Array(T);
   const row = new Float32Array(T + 1);
-  let total = 0;
-  for (let r = 0; r < T; r++) {
+  return pruneEach(T, (r) => {
     for (let j = 0; j < T; j++) row[j] = data[r * T + j];
     row[T] = slot[r] ?? 0;
-    const got = topP(row, 0, T + 1, p, maxK);
-    for (let i = 0; i < got.idx.length; i++) {
-      q.push(r);
-      k.push(got.idx[i]);
-      w.push(got.w[i]);
-    }
-    kept[r] = got.mass;
-    total += got.mass;
-  }
-  return {
-    q: Int32Array.from(q),
-    k: Int32Array.from(k),
-    w: Float32Array.from(w),
-    kept,
-    meanKept: T > 0 ? total / T : 0,
-  };
+    return topP(row, 0, T + 1, p, maxK);
+  });
 }
 
 /** Mean over queries of the row mass on the slot when it is a sink (added to the sink share). */

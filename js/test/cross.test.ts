@@ -2,18 +2,13 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { encode } from "../src/codec";
-import {
-  crossShareOnSinks,
-  crossSinkScores,
-  hideCrossSinks,
-  pruneRows,
-  queryTokensOf,
-} from "../src/cross";
+import { crossShareOnSinks, crossSinkScores, queryTokensOf } from "../src/cross";
 import { crossGeometry } from "../src/draw/crossarcs";
 import { crossCellAt, crossMatrixLayout } from "../src/draw/crossmatrix";
 import { headerItems } from "../src/header";
+import { pruneRows } from "../src/prune";
 import { type ReadoutInput, readoutLines } from "../src/readout";
-import { sinkMask } from "../src/sinks";
+import { hideSinks, sinkMask } from "../src/sinks";
 import { alphaOf, hiddenOf, prunedOf, SliceClient } from "../src/slices";
 import type { Meta, SliceRequest, WidgetModel } from "../src/types";
 
@@ -49,7 +44,7 @@ describe("cross-attention rules shared with pytest (tests/fixtures/cross.json)",
       close(alpha, c.alpha);
       const mask = sinkMask(alpha, c.eps, false);
       expect(Array.from(mask, Boolean)).toEqual(c.sinks);
-      const hid = hideCrossSinks(c.data, c.Tq, c.Tk, mask);
+      const hid = hideSinks(c.data, c.Tk, mask, c.Tq);
       close(hid.data, c.hidden);
       expect(hid.emptyRows).toBe(c.empty_rows);
       expect(hid.removed).toBeCloseTo(c.removed, 6);
