@@ -8,7 +8,7 @@ import { aggregateRegion } from "../aggregate";
 import { niceEvery, stripLayout, truncate } from "../layout";
 import { rgbCss } from "../scale";
 import { GAMMA, MAX_SIDE } from "./matrix";
-import { fitCanvas, fitText, maxLabelWidth, pixelRatio, type Theme } from "./theme";
+import { drawHeatmapAxes, fitCanvas, maxLabelWidth, pixelRatio, type Theme } from "./theme";
 
 export interface CrossMatrixInput {
   /** [Tq, Tk] row-major */
@@ -114,21 +114,13 @@ export class CrossMatrixPainter {
     const cw = w / Math.max(1, Tk);
     const ch = h / Math.max(1, Tq);
 
-    ctx.textBaseline = "middle";
-    ctx.textAlign = "left";
-    ctx.font = `600 12px ${th.font}`;
-    ctx.fillStyle = rgbCss(th.fg);
-    ctx.fillText(fitText(ctx, a.title, a.width - 16), 8, 10);
-    ctx.font = `11px ${th.font}`;
-    ctx.fillStyle = rgbCss(th.muted);
-    ctx.textAlign = "center";
-    ctx.fillText("encoder key →", x0 + w / 2, y0 + h + drop + 10);
-    ctx.save();
-    ctx.translate(9, y0 + h / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.fillText("← decoder query", 0, 0);
-    ctx.restore();
-    ctx.textAlign = "left";
+    const axes = {
+      title: a.title,
+      width: a.width,
+      keys: "encoder key →",
+      queries: "← decoder query",
+    };
+    drawHeatmapAxes(ctx, th, axes, { x0, y0, w, h, drop });
     ctx.fillStyle = rgbCss(th.sink);
     ctx.fillText("■ sink key (α > ε)", x0 + w + 6, y0 - 16);
     for (let k = 0; k < Tk; k++) {

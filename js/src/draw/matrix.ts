@@ -9,7 +9,7 @@ import { labelDrop, niceEvery, stripLayout, truncate } from "../layout";
 import { mix, rgbCss } from "../scale";
 import { fullRegion, type Region } from "../zoom";
 import { drawSlotColumn, SLOT_GAP, SLOT_RESERVE, type SlotColumn } from "./slot";
-import { fitCanvas, fitText, maxLabelWidth, pixelRatio, type Theme } from "./theme";
+import { drawHeatmapAxes, fitCanvas, maxLabelWidth, pixelRatio, type Theme } from "./theme";
 
 export interface MatrixInput {
   /** [T, T] row-major; with `grid`, [rows.length - 1, cols.length - 1] pooled cells */
@@ -148,21 +148,8 @@ export class MatrixPainter {
     const inK = (k: number) => k >= R.k0 && k < R.k1;
 
     // title, axis names
-    ctx.textBaseline = "middle";
-    ctx.textAlign = "left";
-    ctx.font = `600 12px ${th.font}`;
-    ctx.fillStyle = rgbCss(th.fg);
-    ctx.fillText(fitText(ctx, a.title, a.width - 16), 8, 10);
-    ctx.font = `11px ${th.font}`;
-    ctx.fillStyle = rgbCss(th.muted);
-    ctx.textAlign = "center";
-    ctx.fillText("key →", x0 + size / 2, y0 + size + drop + 10);
-    ctx.save();
-    ctx.translate(9, y0 + size / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.fillText("← query", 0, 0);
-    ctx.restore();
-    ctx.textAlign = "left";
+    const axes = { title: a.title, width: a.width, keys: "key →", queries: "← query" };
+    drawHeatmapAxes(ctx, th, axes, { x0, y0, w: size, h: size, drop });
     ctx.fillStyle = rgbCss(th.sink);
     const slotX = a.slot ? x0 + size + SLOT_GAP : null;
     ctx.fillText("■ sink key (α > ε)", x0 + size + 6 + (a.slot ? SLOT_RESERVE : 0), y0 - 8 - 8);

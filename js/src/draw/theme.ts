@@ -1,7 +1,7 @@
 // Theme: read the widget's CSS variables once per paint and turn them into canvas colours,
 // fonts and heatmap lookup tables; plus the devicePixelRatio-aware canvas sizing helper.
 
-import { lut, parseColor, type RGB, sequentialStops } from "../scale";
+import { lut, parseColor, type RGB, rgbCss, sequentialStops } from "../scale";
 
 export interface Theme {
   bg: RGB;
@@ -127,4 +127,29 @@ export function fitText(ctx: CanvasRenderingContext2D, text: string, maxWidth: n
     else hi = mid - 1;
   }
   return `${cps.slice(0, lo).join("")}…`;
+}
+
+/** A heatmap's title (top left) and axis names: `keys` under the image, `queries` rotated
+ * along its left side. Leaves textAlign "left" for the caller's next labels. */
+export function drawHeatmapAxes(
+  ctx: CanvasRenderingContext2D,
+  th: Theme,
+  a: { title: string; width: number; keys: string; queries: string },
+  box: { x0: number; y0: number; w: number; h: number; drop: number },
+): void {
+  ctx.textBaseline = "middle";
+  ctx.textAlign = "left";
+  ctx.font = `600 12px ${th.font}`;
+  ctx.fillStyle = rgbCss(th.fg);
+  ctx.fillText(fitText(ctx, a.title, a.width - 16), 8, 10);
+  ctx.font = `11px ${th.font}`;
+  ctx.fillStyle = rgbCss(th.muted);
+  ctx.textAlign = "center";
+  ctx.fillText(a.keys, box.x0 + box.w / 2, box.y0 + box.h + box.drop + 10);
+  ctx.save();
+  ctx.translate(9, box.y0 + box.h / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.fillText(a.queries, 0, 0);
+  ctx.restore();
+  ctx.textAlign = "left";
 }
