@@ -284,7 +284,7 @@ def test_compare_mode_links_the_two_views(science, request):
         expect(a.get_by_test_id("bosw-label")).to_have_text("text A")
         expect(b.get_by_test_id("bosw-label")).to_have_text("text B")
         for root in (a, b):
-            expect(root.get_by_test_id("bosw-header")).to_contain_text("smollm2")
+            expect(root.get_by_test_id("bosw-header")).to_contain_text("smollm2", ignore_case=True)
             expect(root.get_by_test_id("bosw-layer")).to_have_value("3")
         box_a, box_b = a.bounding_box(), b.bounding_box()
         assert box_a and box_b and box_b["x"] >= box_a["x"] + box_a["width"] - 1, "not side by side"
