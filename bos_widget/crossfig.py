@@ -31,6 +31,7 @@ from .figure import (
     _xml_safe,
     arcs,
     colours,
+    matplotlib_parts,
     png_bytes,
     rgb,
 )
@@ -160,16 +161,7 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
     """Draw the cross-attention figure with matplotlib into ``path`` (PNG)."""
     if kwargs:
         raise TypeError(f"save_image got unexpected keyword argument(s): {', '.join(kwargs)}.")
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.patches import PathPatch, Rectangle
-        from matplotlib.path import Path
-    except ImportError as exc:
-        raise ImportError(
-            "save_image needs matplotlib for PNG files: pip install 'bos_widget[image]' (or "
-            "pip install matplotlib); .svg files need nothing extra."
-        ) from exc
+    FigureCanvasAgg, Figure, PathPatch, Rectangle, Path = matplotlib_parts()
     assert spec.query_labels is not None
     g = layout(spec)
     w, h = g["width"], g["height"]

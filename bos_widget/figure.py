@@ -345,10 +345,9 @@ def _key_label(ax: Any, x: float, y: float, text: str, sink: bool, **kwargs: Any
     )
 
 
-def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> None:
-    """Draw the figure with matplotlib into ``path`` (PNG)."""
-    if kwargs:
-        raise TypeError(f"save_image got unexpected keyword argument(s): {', '.join(kwargs)}.")
+def matplotlib_parts() -> tuple[Any, ...]:
+    """``(FigureCanvasAgg, Figure, PathPatch, Rectangle, Path)`` for PNG figures, or an
+    ``ImportError`` saying how to install matplotlib."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -359,6 +358,14 @@ def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> 
             "save_image needs matplotlib for PNG files: pip install 'bos_widget[image]' (or "
             "pip install matplotlib); .svg files need nothing extra."
         ) from exc
+    return FigureCanvasAgg, Figure, PathPatch, Rectangle, Path
+
+
+def png(spec: FigureSpec, path: pathlib.Path, dpi: int = 150, **kwargs: Any) -> None:
+    """Draw the figure with matplotlib into ``path`` (PNG)."""
+    if kwargs:
+        raise TypeError(f"save_image got unexpected keyword argument(s): {', '.join(kwargs)}.")
+    FigureCanvasAgg, Figure, PathPatch, Rectangle, Path = matplotlib_parts()
     g = _layout(spec)
     w, h = g["width"], g["height"]
     fig = Figure(figsize=(w / 100, h / 100), dpi=dpi, facecolor="white")
