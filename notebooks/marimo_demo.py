@@ -20,7 +20,8 @@ def _():
 def _(bos_widget, mo):
     # SmolLM2-135M-Instruct from its PyPI wheel: offline, a few seconds on a CPU
     text = "The old lighthouse keeper climbed the stairs every evening to light the lamp."
-    widget = bos_widget.show(text, model="smollm2")
+    # layer 0 to start from: the button below jumps to the strongest sink head
+    widget = bos_widget.show(text, model="smollm2", layer=0)
     attention = mo.ui.anywidget(widget)
 
     # Python -> view: setting a trait moves the widget (the sink grid is [layer][head])
