@@ -2,7 +2,9 @@
 
 Servers and the browser live for the whole session. The quickstart notebook is opened and run
 once per server (``quickstart`` fixture, session-scoped per server flavour); interaction tests
-share that page and put the widget into a known state from Python before they act.
+share that page and put the widget into a known state from Python before they act. Pages come
+from ``jupyter.new_page`` (one browser context each); a test's own notebook opens with
+``jupyter.notebook_page``; exported files open in ``offline_page``.
 """
 
 from __future__ import annotations
@@ -58,29 +60,24 @@ def browser():
             b.close()
 
 
-def _new_page(browser, log_name: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(jp.UI_TIMEOUT_MS)
-    page = context.new_page()
-    jp.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(jp.ARTIFACTS / f"console-{log_name}.log", "w")  # noqa: SIM115
-    page.on("console", lambda m: log.write(f"[{m.type}] {m.text}\n"))
-    page.on("pageerror", lambda e: log.write(f"[pageerror] {e}\n"))
-    return context, page, log
+@pytest.fixture
+def offline_page(browser):
+    """``(page, seen)``: a page that may load only file:// URLs (``seen.blocked`` lists what
+    it refused; ``seen.dialogs``/``seen.errors`` what else happened), downloads accepted."""
+    with jp.new_page(browser, width=1200, offline=True, accept_downloads=True) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")
 def quickstart(server, browser):
     """A page on which quickstart.ipynb was opened and run to the end, both widgets drawn."""
-    context, page, log = _new_page(browser, f"quickstart-{server.flavour}")
-    try:
-        jp.open_notebook(page, server, "quickstart.ipynb")
-        jp.run_all_cells(page)
-        roots = page.get_by_test_id("bosw-root")
-        expect(roots).to_have_count(2, timeout=jp.RENDER_TIMEOUT_MS)
-        jp.wait_kernel_idle(page, timeout_ms=jp.RENDER_TIMEOUT_MS)
-        yield page
-    finally:
-        jp.shot(page, f"quickstart-{server.flavour}-final")
-        context.close()
-        log.close()
+    with jp.new_page(browser, f"quickstart-{server.flavour}") as (page, _):
+        try:
+            jp.open_notebook(page, server, "quickstart.ipynb")
+            jp.run_all_cells(page)
+            roots = page.get_by_test_id("bosw-root")
+            expect(roots).to_have_count(2, timeout=jp.RENDER_TIMEOUT_MS)
+            jp.wait_kernel_idle(page, timeout_ms=jp.RENDER_TIMEOUT_MS)
+            yield page
+        finally:
+            jp.shot(page, f"quickstart-{server.flavour}-final")

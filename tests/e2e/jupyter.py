@@ -363,6 +363,65 @@ def open_alone(page: Page, server: JupyterServer, name: str) -> None:
     expect(page.locator(".jp-Notebook")).to_have_count(1)
 
 
+@dataclass
+class Seen:
+    """What a page did besides drawing: refused fetches, dialogs, uncaught errors."""
+
+    blocked: list[str] = field(default_factory=list)  # URLs refused by an offline page
+    dialogs: list[str] = field(default_factory=list)  # alert/confirm/prompt texts (dismissed)
+    errors: list[str] = field(default_factory=list)  # uncaught page errors
+    console_errors: list[str] = field(default_factory=list)  # console.error texts
+
+
+@contextlib.contextmanager
+def new_page(
+    browser,
+    log_name: str | None = None,
+    *,
+    width: int = 1400,
+    height: int = 1000,
+    offline: bool = False,
+    accept_downloads: bool = False,
+):
+    """A page in a fresh browser context with the UI timeout, as ``(page, seen)``.
+
+    Dialogs are dismissed and recorded, errors recorded in ``seen``; with ``log_name`` the
+    console also goes to ``artifacts/console-<log_name>.log``. ``offline`` pages load only
+    ``file://`` URLs and list every other request in ``seen.blocked``. The context closes
+    when the block ends."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, accept_downloads=accept_downloads
+    )
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    seen = Seen()
+    page.on("dialog", lambda d: (seen.dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and seen.console_errors.append(m.text))
+    if offline:
+
+        def route(r) -> None:
+            if r.request.url.startswith("file:"):
+                r.continue_()
+            else:
+                seen.blocked.append(r.request.url)
+                r.abort()
+
+        page.route("**/*", route)
+    log: IO[str] | None = None
+    if log_name is not None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        log = open(ARTIFACTS / f"console-{log_name}.log", "w")  # noqa: SIM115 - closed below
+        page.on("console", lambda m: log.write(f"[{m.type}] {m.text}\n"))
+        page.on("pageerror", lambda e: log.write(f"[pageerror] {e}\n"))
+    try:
+        yield page, seen
+    finally:
+        context.close()
+        if log is not None:
+            log.close()
+
+
 @contextlib.contextmanager
 def notebook_page(
     browser,
@@ -378,23 +437,16 @@ def notebook_page(
     and a final screenshot is taken. ``on_page`` is called with the page before it loads
     (to add listeners)."""
     write_notebook(server.root, name, cells)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    page = context.new_page()
     stem = f"{pathlib.Path(name).stem}-{server.flavour}"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / f"console-{stem}.log", "w")  # noqa: SIM115 - closed below
-    page.on("console", lambda m: log.write(f"[{m.type}] {m.text}\n"))
-    page.on("pageerror", lambda e: log.write(f"[pageerror] {e}\n"))
-    if on_page is not None:
-        on_page(page)
-    try:
-        open_alone(page, server, name)
-        run_all_cells(page)
-        expect(page.get_by_test_id("bosw-root")).to_have_count(widgets, timeout=render_timeout_ms)
-        wait_kernel_idle(page, timeout_ms=render_timeout_ms)
-        yield page
-    finally:
-        shot(page, f"{stem}-final")
-        context.close()
-        log.close()
+    with new_page(browser, stem) as (page, _):
+        if on_page is not None:
+            on_page(page)
+        try:
+            open_alone(page, server, name)
+            run_all_cells(page)
+            roots = page.get_by_test_id("bosw-root")
+            expect(roots).to_have_count(widgets, timeout=render_timeout_ms)
+            wait_kernel_idle(page, timeout_ms=render_timeout_ms)
+            yield page
+        finally:
+            shot(page, f"{stem}-final")

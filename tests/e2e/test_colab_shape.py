@@ -123,39 +123,34 @@ def test_the_bundle_draws_with_colabs_message_shapes(browser, widget):
         + json.dumps(opening).replace("</", "<\\/")
         + "</script>",
     )
-    context = browser.new_context(viewport={"width": 1200, "height": 1000})
-    context.set_default_timeout(jp.UI_TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.expose_function("pySend", py_send)
-    page.expose_function("pySetState", py_set_state)
-    page.route(
-        f"{ORIGIN}/**",
-        lambda r: r.fulfill(
-            status=200,
-            content_type="text/javascript" if r.request.url.endswith(".js") else "text/html",
-            body=BUNDLE.read_text() if r.request.url.endswith(".js") else html,
-        ),
-    )
-    try:
-        page.goto(f"{ORIGIN}/index.html")
-        root = page.get_by_test_id("bosw-root")
-        layer = widget.layer
-        expect(root).to_have_attribute("data-painted", f"{layer}|-1|raw:arcs", timeout=60_000)
-        canvas = root.get_by_test_id("bosw-canvas")
-        sig = jp.canvas_signature(canvas)
-        assert sig["colours"] > 10 and sig["inked"] > 0.01 * sig["width"] * sig["height"], sig
-        received = page.evaluate("window.received")
-        assert received and all(n > 0 for sizes in received for n in sizes), received
+    with jp.new_page(browser, width=1200) as (page, seen):
+        page.expose_function("pySend", py_send)
+        page.expose_function("pySetState", py_set_state)
+        page.route(
+            f"{ORIGIN}/**",
+            lambda r: r.fulfill(
+                status=200,
+                content_type="text/javascript" if r.request.url.endswith(".js") else "text/html",
+                body=BUNDLE.read_text() if r.request.url.endswith(".js") else html,
+            ),
+        )
+        try:
+            page.goto(f"{ORIGIN}/index.html")
+            root = page.get_by_test_id("bosw-root")
+            layer = widget.layer
+            expect(root).to_have_attribute("data-painted", f"{layer}|-1|raw:arcs", timeout=60_000)
+            canvas = root.get_by_test_id("bosw-canvas")
+            sig = jp.canvas_signature(canvas)
+            assert sig["colours"] > 10 and sig["inked"] > 0.01 * sig["width"] * sig["height"], sig
+            received = page.evaluate("window.received")
+            assert received and all(n > 0 for sizes in received for n in sizes), received
 
-        slider = root.get_by_test_id("bosw-layer")
-        slider.focus()
-        page.keyboard.press("ArrowLeft")
-        expect(root).to_have_attribute("data-painted", f"{layer - 1}|-1|raw:arcs")
-        assert widget.layer == layer - 1, "the slider's change reached Python through save_changes"
-        expect(root.get_by_test_id("bosw-error")).to_be_hidden()
-        assert errors == [], errors
-    finally:
-        jp.shot(page, "colab-shape")
-        context.close()
+            slider = root.get_by_test_id("bosw-layer")
+            slider.focus()
+            page.keyboard.press("ArrowLeft")
+            expect(root).to_have_attribute("data-painted", f"{layer - 1}|-1|raw:arcs")
+            assert widget.layer == layer - 1, "the slider's change did not reach Python"
+            expect(root.get_by_test_id("bosw-error")).to_be_hidden()
+            assert seen.errors == [], seen.errors
+        finally:
+            jp.shot(page, "colab-shape")

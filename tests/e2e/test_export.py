@@ -41,33 +41,6 @@ def _widget(L: int = 4, H: int = 3, T: int = 24) -> AttentionWidget:
     )
 
 
-@pytest.fixture
-def offline_page(browser):
-    """A page that may only load file:// URLs; ``page.blocked`` lists what was refused."""
-    context = browser.new_context(viewport={"width": 1200, "height": 1000}, accept_downloads=True)
-    context.set_default_timeout(jp.UI_TIMEOUT_MS)
-    page = context.new_page()
-    blocked: list[str] = []
-    dialogs: list[str] = []
-
-    def route(r):
-        if r.request.url.startswith("file:"):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.blocked, page.dialogs, page.errors = blocked, dialogs, errors  # type: ignore[attr-defined]
-    try:
-        yield page
-    finally:
-        context.close()
-
-
 def open_export(page, path, **options):
     """Export the test widget to ``path``, open it from file:// and wait for the first paint."""
     page.goto(_widget().to_html(path, **options).as_uri())
@@ -77,7 +50,7 @@ def open_export(page, path, **options):
 
 
 def test_export_renders_offline_and_follows_the_slider(offline_page, tmp_path, request):
-    page = offline_page
+    page, seen = offline_page
     root = open_export(page, tmp_path / "export.html")
     try:
         header = root.get_by_test_id("bosw-header")
@@ -113,14 +86,14 @@ def test_export_renders_offline_and_follows_the_slider(offline_page, tmp_path, r
             ".filter(e => e.textContent.length < 1000).map(e => e.outerHTML.slice(0, 80))"
         )
         assert injected == [], injected
-        assert page.dialogs == [] and page.errors == [], (page.dialogs, page.errors)  # type: ignore[attr-defined]
-        assert page.blocked == [], f"the page tried to fetch: {page.blocked}"  # type: ignore[attr-defined]
+        assert seen.dialogs == [] and seen.errors == [], (seen.dialogs, seen.errors)
+        assert seen.blocked == [], f"the page tried to fetch: {seen.blocked}"
     finally:
         jp.shot(page, request.node.name)
 
 
 def test_save_button_downloads_the_figure(offline_page, tmp_path, request):
-    page = offline_page
+    page, seen = offline_page
     root = open_export(page, tmp_path / "export.html")
     try:
         with page.expect_download() as info:
@@ -135,13 +108,13 @@ def test_save_button_downloads_the_figure(offline_page, tmp_path, request):
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         canvas = jp.canvas_signature(root.get_by_test_id("bosw-canvas"))
         assert width == canvas["width"] and height > canvas["height"], (width, height, canvas)
-        assert page.blocked == []  # type: ignore[attr-defined]
+        assert seen.blocked == []
     finally:
         jp.shot(page, request.node.name)
 
 
 def test_layer_left_out_of_the_export_says_so(offline_page, tmp_path):
-    page = offline_page
+    page, _ = offline_page
     root = open_export(page, tmp_path / "partial.html", layers=[1], heads="mean")
     expect(root.get_by_test_id("bosw-error")).to_be_hidden()  # prefetches of absent slices
     root.get_by_test_id("bosw-layer").focus()

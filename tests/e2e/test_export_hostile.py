@@ -30,27 +30,9 @@ def hostile_export(browser, tmp_path):
         np.broadcast_to(A, (2, 2, T, T)), HOSTILE, model=MODEL, causal=True
     )
     path = w.to_html(tmp_path / "hostile.html")
-    context = browser.new_context(viewport={"width": 1200, "height": 1000})
-    context.set_default_timeout(jp.UI_TIMEOUT_MS)
-    page = context.new_page()
-    seen: dict[str, list[str]] = {"blocked": [], "dialogs": [], "errors": []}
-
-    def route(r):
-        if r.request.url.startswith("file:"):
-            r.continue_()
-        else:
-            seen["blocked"].append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
-    try:
+    with jp.new_page(browser, width=1200, offline=True) as (page, seen):
         page.goto(path.as_uri())
         yield page, seen
-    finally:
-        context.close()
 
 
 def test_hostile_text_in_the_exported_page_is_shown_and_never_runs(hostile_export, request):
@@ -71,9 +53,10 @@ def test_hostile_text_in_the_exported_page_is_shown_and_never_runs(hostile_expor
         root.get_by_test_id("bosw-view").select_option("matrix")
         expect(root).to_have_attribute("data-painted", "1|1|raw:matrix")
 
-        assert seen["dialogs"] == [], f"a dialog opened: {seen['dialogs']}"
-        assert seen["errors"] == [], f"page errors: {seen['errors']}"
-        assert seen["blocked"] == [], f"the page tried to fetch: {seen['blocked']}"
+        assert seen.dialogs == [], f"a dialog opened: {seen.dialogs}"
+        errors = seen.errors + seen.console_errors
+        assert errors == [], f"page errors: {errors}"
+        assert seen.blocked == [], f"the page tried to fetch: {seen.blocked}"
         # the page's own two scripts (data and bundle) and no element made from the text
         scripts = page.evaluate("() => [...document.scripts].map(s => s.id || s.type || 'js')")
         assert len(scripts) == 2 and "bosw-data" in scripts, scripts

@@ -82,19 +82,12 @@ def marimo_app(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def app_page(marimo_app, browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    context.set_default_timeout(jp.UI_TIMEOUT_MS)
-    page = context.new_page()
-    log = open(jp.ARTIFACTS / "console-marimo.log", "w")  # noqa: SIM115 - closed below
-    page.on("console", lambda m: log.write(f"[{m.type}] {m.text}\n"))
-    page.on("pageerror", lambda e: log.write(f"[pageerror] {e}\n"))
-    try:
-        page.goto(marimo_app, wait_until="domcontentloaded", timeout=120_000)
-        yield page
-    finally:
-        jp.shot(page, "marimo-final")
-        context.close()
-        log.close()
+    with jp.new_page(browser, "marimo", height=1100) as (page, _):
+        try:
+            page.goto(marimo_app, wait_until="domcontentloaded", timeout=120_000)
+            yield page
+        finally:
+            jp.shot(page, "marimo-final")
 
 
 def test_widget_draws_in_marimo(app_page, request):

@@ -78,32 +78,29 @@ def test_reopened_notebook_draws_the_saved_view(server, browser, request):
     for s in _api(server, "GET", "/api/sessions") or []:
         if s.get("path", "").endswith(NOTEBOOK):
             _api(server, "DELETE", f"/api/sessions/{s['id']}")
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(jp.UI_TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        jp.open_alone(page, server, NOTEBOOK)
-        root = page.get_by_test_id("bosw-root")
-        expect(root).to_have_count(1, timeout=jp.RENDER_TIMEOUT_MS)
-        expect(root).to_have_attribute("data-painted", "2|-1|raw:arcs", timeout=60_000)
-        expect(root.get_by_test_id("bosw-header")).to_contain_text("saved-state toy")
-        again = jp.canvas_signature(root.get_by_test_id("bosw-canvas"))
-        assert again["colours"] > 10, "the restored view is blank"
-        size = (again["width"], again["height"])
-        assert size == (live["width"], live["height"]), (size, live["width"], live["height"])
-        label = root.get_by_test_id("bosw-canvas").get_attribute("aria-label") or ""
-        assert "layer 2, mean of heads, raw" in label, label
-        # proof that nothing came from a kernel: this kernel never ran the cell
-        assert jp.execute(page, "'saved' in globals()") is False
-        # another layer needs the kernel: the header says what was asked for and that it is
-        # loading; the figure keeps saying what it draws
-        root.get_by_test_id("bosw-layer").focus()
-        page.keyboard.press("ArrowLeft")
-        header = root.get_by_test_id("bosw-header")
-        expect(header).to_contain_text("layer 1/2")
-        expect(header).to_contain_text("loading slice")
-        canvas = root.get_by_test_id("bosw-canvas")
-        expect(canvas).to_have_attribute("aria-label", re.compile(r"layer 2, mean of heads"))
-    finally:
-        jp.shot(page, request.node.name)
-        context.close()
+    with jp.new_page(browser) as (page, _):
+        try:
+            jp.open_alone(page, server, NOTEBOOK)
+            root = page.get_by_test_id("bosw-root")
+            expect(root).to_have_count(1, timeout=jp.RENDER_TIMEOUT_MS)
+            expect(root).to_have_attribute("data-painted", "2|-1|raw:arcs", timeout=60_000)
+            expect(root.get_by_test_id("bosw-header")).to_contain_text("saved-state toy")
+            again = jp.canvas_signature(root.get_by_test_id("bosw-canvas"))
+            assert again["colours"] > 10, "the restored view is blank"
+            size = (again["width"], again["height"])
+            assert size == (live["width"], live["height"]), (size, live["width"], live["height"])
+            label = root.get_by_test_id("bosw-canvas").get_attribute("aria-label") or ""
+            assert "layer 2, mean of heads, raw" in label, label
+            # proof that nothing came from a kernel: this kernel never ran the cell
+            assert jp.execute(page, "'saved' in globals()") is False
+            # another layer needs the kernel: the header says what was asked for and that it is
+            # loading; the figure keeps saying what it draws
+            root.get_by_test_id("bosw-layer").focus()
+            page.keyboard.press("ArrowLeft")
+            header = root.get_by_test_id("bosw-header")
+            expect(header).to_contain_text("layer 1/2")
+            expect(header).to_contain_text("loading slice")
+            canvas = root.get_by_test_id("bosw-canvas")
+            expect(canvas).to_have_attribute("aria-label", re.compile(r"layer 2, mean of heads"))
+        finally:
+            jp.shot(page, request.node.name)

@@ -95,25 +95,11 @@ def test_returned_page_keeps_the_filter_and_theme_offline(browser, tmp_path):
     page_html = head_view(list(A), tokens, B_START, display_mode="dark", html_action="return")
     path = tmp_path / "head_view.html"
     path.write_text(page_html.data)
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    context.set_default_timeout(jp.UI_TIMEOUT_MS)
-    page = context.new_page()
-    fetched: list[str] = []
-    page.route(
-        "**/*",
-        lambda r: (
-            r.continue_()
-            if r.request.url.startswith("file:")
-            else (fetched.append(r.request.url), r.abort())
-        ),
-    )
-    try:
+    with jp.new_page(browser, width=1200, height=900, offline=True) as (page, seen):
         page.goto(path.as_uri())
         root = page.get_by_test_id("bosw-root")
         expect(root).to_have_attribute("data-theme", "dark")
         expect(root).to_have_attribute("data-painted", "0|-1|raw:arcs")
         root.get_by_test_id("bosw-segment").select_option("B→A")
         expect(root).to_have_attribute("data-painted", "0|-1|raw:arcs:B→A")
-        assert fetched == []
-    finally:
-        context.close()
+        assert seen.blocked == []
