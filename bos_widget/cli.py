@@ -104,6 +104,7 @@ def _render(args: argparse.Namespace) -> int:
     import pathlib
 
     from .models import demo_model
+    from .seq2seq import Seq2SeqView
     from .widget import AttentionWidget
 
     out = pathlib.Path(args.output)
@@ -116,8 +117,9 @@ def _render(args: argparse.Namespace) -> int:
         model, tokenizer, args.text, layer=args.layer, head=args.head, threshold=args.eps,
         view=args.view, weighting=args.weighting, **opts,
     )  # fmt: skip
-    if not isinstance(w, AttentionWidget):  # an encoder-decoder model: its cross-attention
+    if isinstance(w, Seq2SeqView):  # an encoder-decoder model: its cross-attention
         w = w.cross or w.current
+    assert isinstance(w, AttentionWidget)
     if suffix == ".html":
         heads = "mean" if args.mean_heads else "all"
         w.to_html(out, heads=heads, encoding="uint8" if args.uint8 else None, max_mb=args.max_mb)

@@ -2,9 +2,10 @@
 
 Cross-attention is ``[T_q, T]`` (decoder queries, encoder keys), so its static figure differs
 from :mod:`bos_widget.figure`'s square one: arcs run between two token rows (decoder queries
-above, encoder keys below) and the matrix has ``T_q`` rows of ``T`` cells. The
-:class:`~bos_widget.figure.FigureSpec` (``query_labels`` set) comes from
-:func:`bos_widget.figure.spec_of`; colours, arc pruning and the heatmap PNG are figure's.
+above, encoder keys below) and the matrix has ``T_q`` rows of ``T`` cells. Reads only a
+:class:`~bos_widget.figure.FigureSpec` (``query_labels`` set), which
+:func:`bos_widget.figure.spec_of` makes from ``(run, state)``, never a widget; colours, arc
+pruning and the heatmap PNG are figure's.
 Token text is escaped XML character data in SVG and plain text in matplotlib, never markup.
 """
 

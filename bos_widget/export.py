@@ -1,43 +1,42 @@
-"""Widget layer (export): one self-contained offline HTML page, images, and the saved-state
-snapshot.
+"""Widget layer (export): one self-contained offline HTML page, and images.
+
+Every function here reads ``(run, state)``: the :class:`~bos_widget.run.AttentionRun` shown and
+the widget's synced traits as a dict (:func:`widget_state`, what the front end is sent), never
+the widget class, so that this module sits below :mod:`bos_widget.widget` and imports nothing
+above it (``AttentionWidget.to_html`` and ``save_image`` call in here).
 
 :func:`to_html` writes a single file holding the front end's standalone bundle
 (``static/standalone.js``: the same widget plus a stand-in for the kernel) and the run as JSON:
 the widget's traits and every requested ``(layer, head, weighting)`` slice, encoded by
-:class:`~bos_widget.slices.SliceServer` and base64'd. Nothing in the page is fetched; a
-Content-Security-Policy forbids it. Token and model text sit only inside a
-``<script type="application/json">`` element with ``<``, ``>``, ``&`` and U+2028/9 escaped as
-``\\uXXXX``: they are data, never markup.
+:class:`~bos_widget.slices.SliceServer` and base64'd (:func:`bos_widget.snapshot.embedded`).
+Nothing in the page is fetched; a Content-Security-Policy forbids it. Token and model text sit
+only inside a ``<script type="application/json">`` element with ``<``, ``>``, ``&`` and
+U+2028/9 escaped as ``\\uXXXX``: they are data, never markup.
 
-:func:`save_image` draws the widget's current view as SVG (pure Python) or PNG (matplotlib,
-the ``image`` extra); the drawing itself lives in :mod:`bos_widget.figure`.
-
-:func:`snapshot` is the small ``snapshot`` trait: the current slice as base64, so that a
-notebook saved with its widget state draws the view again without a kernel.
+:func:`save_image` draws the current view as SVG (pure Python) or PNG (matplotlib, the
+``image`` extra); the drawing itself lives in :mod:`bos_widget.figure` (square) and
+:mod:`bos_widget.crossfig` (cross-attention).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import pathlib
 import re
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, cast
 
 import anywidget
 
-from . import codec
+from . import codec, crossfig, figure
 from ._version import __version__
+from .run import AttentionRun
 from .slices import MEAN_HEAD, POOL_ABOVE_T, SliceServer
-
-if TYPE_CHECKING:
-    from .widget import AttentionWidget
+from .snapshot import embedded
 
 STATIC = pathlib.Path(__file__).parent / "static"
 MAX_MB = 25.0  # default cap of an exported page
-SNAPSHOT_MAX_BYTES = 128 * 1024  # cap of the snapshot trait's slice (before base64)
 
 _JSON_ESCAPES = str.maketrans(
     {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -45,18 +44,6 @@ _JSON_ESCAPES = str.maketrans(
 _CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:"
 )
-
-
-class _SnapshotSlot(TypedDict, total=False):  # typing.NotRequired is 3.11+
-    slot: str  # runs with learned sinks: the sink slot's column, base64
-
-
-class Snapshot(_SnapshotSlot):
-    """The ``snapshot`` trait: one slice reply and its encoded bytes as base64 (and, for runs
-    with learned sinks, the sink slot's column as ``slot``)."""
-
-    reply: codec.SliceReply
-    data: str
 
 
 def _finite(x: Any) -> Any:
@@ -84,37 +71,9 @@ def _script_js(source: str) -> str:
     return source.replace("<!--", "<\\!--")
 
 
-def snapshot(server: SliceServer, layer: int, head: int, weighting: str) -> Snapshot | None:
-    """The current slice as a :class:`Snapshot`, or ``None`` when it is larger than
-    ``SNAPSHOT_MAX_BYTES`` in both float16 and uint8 (T above about 360 for causal runs,
-    250 otherwise) or the request is invalid. Bounded so that notebook state and Colab's
-    widget payloads stay small."""
-    try:
-        reply, buffers = server.reply(layer, head, weighting)
-    except ValueError:
-        return None
-    blob = buffers[0]
-    if len(blob) > SNAPSHOT_MAX_BYTES and server.encoding == "float16":
-        small = SliceServer(server.run, cache_size=1, encoding="uint8")
-        reply, buffers = small.reply(layer, head, weighting)
-        blob = buffers[0]
-    if len(blob) > SNAPSHOT_MAX_BYTES:
-        return None
-    return _embedded(reply, blob, buffers)
-
-
-def _embedded(reply: codec.SliceReply, blob: bytes, buffers: list[bytes]) -> Snapshot:
-    """A whole-slice reply with its bytes as base64 (and the sink slot's column, which the
-    reply then names buffer 1, for runs with learned sinks)."""
-    snap: Snapshot = {"reply": reply, "data": base64.b64encode(blob).decode("ascii")}
-    if "sink_slot" in reply:
-        snap["slot"] = base64.b64encode(buffers[reply["sink_slot"]]).decode("ascii")
-        reply["sink_slot"] = 1  # the page's buffers are [data, slot]
-    return snap
-
-
-def widget_state(widget: AttentionWidget) -> dict[str, Any]:
-    """The widget's own synced traits (not ipywidgets' layout/ESM ones, not the snapshot)."""
+def widget_state(widget: anywidget.AnyWidget) -> dict[str, Any]:
+    """The widget's own synced traits (not ipywidgets' layout/ESM ones, not the snapshot): the
+    ``state`` that the functions here and :func:`bos_widget.figure.spec_of` read."""
     base = set(anywidget.AnyWidget.class_trait_names(sync=True))
     names = sorted(set(widget.trait_names(sync=True)) - base - {"snapshot"})
     return {n: getattr(widget, n) for n in names if not n.startswith("_")}
@@ -131,7 +90,8 @@ def _pick(name: str, given: Iterable[int] | None, options: Sequence[int]) -> lis
 
 
 def page_data(
-    widget: AttentionWidget,
+    run: AttentionRun,
+    state: Mapping[str, Any],
     *,
     layers: Iterable[int] | None = None,
     heads: Iterable[int] | Literal["all", "mean"] = "all",
@@ -141,10 +101,11 @@ def page_data(
 ) -> dict[str, Any]:
     """What the page embeds: traits, slices, and a sentence on what was left out.
 
-    Raises ``ValueError`` when the page would exceed ``max_mb`` megabytes, saying how to make
-    it smaller, before encoding most of the slices.
+    ``state`` is the widget's synced traits (:func:`widget_state`); the page opens on its
+    layer, head and weighting where they are exported. Raises ``ValueError`` when the page
+    would exceed ``max_mb`` megabytes, saying how to make it smaller, before encoding most of
+    the slices.
     """
-    run = widget.run
     server = SliceServer(run, cache_size=1, encoding=encoding)
     if server.pooled:  # the page answers from embedded slices: it could not zoom in
         raise ValueError(
@@ -164,7 +125,7 @@ def page_data(
     ws = list(weightings) if weightings is not None else server.weightings
     for w in ws:
         server.check(0, MEAN_HEAD, w)
-    state = widget_state(widget)
+    state = dict(state)
     # the opening view must be in the page: start on the first exported layer/head/weighting
     state["layer"] = state["layer"] if state["layer"] in ls else ls[0]
     state["head"] = state["head"] if state["head"] in hs else hs[0]
@@ -174,7 +135,7 @@ def page_data(
     limit = max_mb * 1e6
     for i, (layer, h, w) in enumerate(keys):
         reply, buffers = server.reply(layer, h, w)
-        slices[f"{layer}|{h}|{w}"] = dict(_embedded(reply, buffers[0], buffers))
+        slices[f"{layer}|{h}|{w}"] = dict(embedded(reply, buffers[0], buffers))
         if i == 0:  # every slice has the same size: estimate the page from the first
             one = len(script_json(slices[f"{layer}|{h}|{w}"]))
             estimate = one * len(keys) + len(script_json(state))
@@ -206,7 +167,7 @@ def _too_big(size: float, max_mb: float, n_l: int, n_h: int, T: int, s: SliceSer
     )
 
 
-def html(widget: AttentionWidget, **options: Any) -> str:
+def html(run: AttentionRun, state: Mapping[str, Any], **options: Any) -> str:
     """The standalone page as a string (options as for :func:`page_data`)."""
     bundle = STATIC / "standalone.js"
     if not bundle.exists():
@@ -214,7 +175,7 @@ def html(widget: AttentionWidget, **options: Any) -> str:
             f"The standalone bundle {bundle} is missing; run `npm run build` in the repository "
             "(or reinstall bos_widget)."
         )
-    data = script_json(page_data(widget, **options))
+    data = script_json(page_data(run, state, **options))
     js = _script_js(bundle.read_text(encoding="utf-8"))
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -231,12 +192,16 @@ def html(widget: AttentionWidget, **options: Any) -> str:
     )
 
 
-def to_html(widget: AttentionWidget, path: str | pathlib.Path, **options: Any) -> pathlib.Path:
+def to_html(
+    run: AttentionRun, state: Mapping[str, Any], path: str | pathlib.Path, **options: Any
+) -> pathlib.Path:
     """Write the standalone page to ``path`` (UTF-8) and return the path.
 
     Parameters
     ----------
-    widget : AttentionWidget
+    run : AttentionRun
+    state : mapping
+        The widget's synced traits (:func:`widget_state`).
     path : str or Path
     layers : iterable of int, optional
         Layers to include (default all).
@@ -250,18 +215,18 @@ def to_html(widget: AttentionWidget, path: str | pathlib.Path, **options: Any) -
         Refuse (``ValueError``, saying how to shrink it) above this size; default 25.
     """
     out = pathlib.Path(path)
-    out.write_text(html(widget, **options), encoding="utf-8")
+    out.write_text(html(run, state, **options), encoding="utf-8")
     return out
 
 
-def save_image(widget: AttentionWidget, path: str | pathlib.Path, **options: Any) -> pathlib.Path:
-    """Write the widget's current view (layer, head, weighting, view, threshold, hidden
-    sinks) as ``.svg`` or ``.png``; see :func:`bos_widget.figure.spec_of`."""
-    from . import crossfig, figure
-
+def save_image(
+    run: AttentionRun, state: Mapping[str, Any], path: str | pathlib.Path, **options: Any
+) -> pathlib.Path:
+    """Write the view that ``state`` selects (layer, head, weighting, view, threshold, hidden
+    sinks, segment) as ``.svg`` or ``.png``; see :func:`bos_widget.figure.spec_of`."""
     out = pathlib.Path(path)
     suffix = out.suffix.lower()
-    spec = figure.spec_of(widget)
+    spec = figure.spec_of(run, state)
     draw = crossfig if spec.query_labels is not None else figure  # cross: [T_q, T]
     if suffix == ".svg":
         out.write_text(draw.svg(spec), encoding="utf-8")

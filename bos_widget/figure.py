@@ -1,11 +1,12 @@
 """Widget layer (export): the current view of a widget as a static figure, SVG or PNG.
 
-:func:`spec_of` reads what the widget shows (layer, head, weighting, view, threshold, hidden
-sinks) into a :class:`FigureSpec`; :func:`svg` writes it as SVG text with nothing but the
-standard library (the heatmap is an embedded PNG written here); :func:`png` draws it with
-matplotlib (``pip install "bos_widget[image]"``). Both titles say what the figure is: model,
-T, layer/head, raw or norm-weighted, eps. Colours follow the front end's light theme. Token
-text is escaped XML character data in SVG and plain text in matplotlib, never markup.
+:func:`spec_of` reads what a widget shows from ``(run, state)`` (the run and the widget's
+synced traits, :func:`bos_widget.export.widget_state`; never the widget class) into a
+:class:`FigureSpec`; :func:`svg` writes it as SVG text with nothing but the standard library
+(the heatmap is an embedded PNG written here); :func:`png` draws it with matplotlib
+(``pip install "bos_widget[image]"``). Both titles say what the figure is: model, T,
+layer/head, raw or norm-weighted, eps. Colours follow the front end's light theme. Token text
+is escaped XML character data in SVG and plain text in matplotlib, never markup.
 """
 
 from __future__ import annotations
@@ -17,18 +18,17 @@ import re
 import struct
 import warnings
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
 
 from . import metrics
+from .run import AttentionRun
 from .slices import MEAN_HEAD, POOL_BINS, SliceServer
 from .tokens import readable
-
-if TYPE_CHECKING:
-    from .widget import AttentionWidget
 
 BG, FG, MUTED = (255, 255, 255), (31, 35, 40), (89, 99, 110)
 ACCENT, SINK, BORDER = (31, 111, 235), (232, 89, 12), (208, 215, 222)
@@ -118,11 +118,13 @@ def alpha_text(alpha: float, k: int, T: int, causal: bool, t_q: int | None = Non
     return f"α = {shown} over {n} {'query' if n == 1 else 'queries'}"
 
 
-def spec_of(widget: AttentionWidget) -> FigureSpec:
-    """What ``widget`` shows now, as a :class:`FigureSpec`."""
-    run = widget.run
-    layer, head, weighting = widget.layer, widget.head, widget.weighting
-    eps = widget.threshold
+def spec_of(run: AttentionRun, state: Mapping[str, Any]) -> FigureSpec:
+    """What a widget showing ``run`` draws now, as a :class:`FigureSpec`: ``state`` is its
+    synced traits (:func:`bos_widget.export.widget_state`), of which ``layer``, ``head``,
+    ``weighting``, ``threshold``, ``view``, ``hide_sinks`` and ``segment`` (default
+    ``"all"``) are read."""
+    layer, head, weighting = state["layer"], state["head"], state["weighting"]
+    eps, view, hide = state["threshold"], state["view"], bool(state["hide_sinks"])
     server = SliceServer(run, cache_size=1)
     causal = run.meta.causal
     pooled = ""
@@ -135,8 +137,8 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
         matrix = server.matrix(layer, head, weighting)
         alpha = metrics.sink_scores(matrix, causal)
     sinks = sink_keys(alpha, eps, causal)
-    shown = _hide(matrix, sinks) if widget.hide_sinks else matrix
-    segment = str(getattr(widget, "segment", "all"))
+    shown = _hide(matrix, sinks) if hide else matrix
+    segment = str(state.get("segment", "all"))
     only = _segment(shown, segment, run.meta.segment_b_start)
     shown = shown if only is None else only
     heads = f"mean of {run.n_heads} heads" if head == MEAN_HEAD else f"head {head}"
@@ -147,11 +149,11 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
     )
     what = (
         f"Attention arcs (query → key), top-p {TOP_P}"
-        if widget.view == "arcs"
+        if view == "arcs"
         else "Attention matrix A[q, k]"
     )
     what += pooled
-    if widget.hide_sinks:
+    if hide:
         what += ", sinks hidden, rows renormalised"
     if only is not None:
         what += f", only {segment} (query sentence → key sentence)"
@@ -166,16 +168,16 @@ def spec_of(widget: AttentionWidget) -> FigureSpec:
     if slot is not None:
         a = float(slot[layer].mean() if head == MEAN_HEAD else slot[layer, head])
         a = 0.0 if weighting == "norm" else a
-        gone = "hidden with the sinks" if widget.hide_sinks else "rows sum to 1 − p_sink"
+        gone = "hidden with the sinks" if hide else "rows sum to 1 − p_sink"
         subtitle += (
             f" · sink slot (learned sink logit, not a token, not drawn): α = {a:.2f}, {gone}"
         )
     labels = [label(t) for t in run.tokens]
     if run.query_tokens is None:
-        return FigureSpec(title, subtitle, widget.view, shown, labels, sinks, causal)
+        return FigureSpec(title, subtitle, view, shown, labels, sinks, causal)
     queries = [label(t) for t in run.query_tokens]
     title = title.replace(f"T={run.T}", f"cross-attention {run.T_q} x {run.T}")
-    return FigureSpec(title, subtitle, widget.view, shown, labels, sinks, causal, queries)
+    return FigureSpec(title, subtitle, view, shown, labels, sinks, causal, queries)
 
 
 def arcs(matrix: np.ndarray) -> list[tuple[int, int, float]]:

@@ -19,9 +19,10 @@ from .adapters import run_from_attentions
 from .lens import run_from_transformer_lens
 from .run import AttentionRun
 from .slices import MEAN_HEAD, POOL_ABOVE_T, POOL_BINS, SliceServer
+from .snapshot import snapshot as slice_snapshot
 
-if TYPE_CHECKING:
-    from .seq2seq import Seq2SeqView
+if TYPE_CHECKING:  # Seq2SeqView (a VBox) is built on this module: typed by its base here
+    import ipywidgets
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("arcs", "matrix")
@@ -81,7 +82,7 @@ class AttentionWidget(anywidget.AnyWidget):
     segment = traitlets.Unicode("all").tag(sync=True)
     theme = traitlets.Unicode("auto").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
-    # the current slice as base64 (bounded; export.snapshot), set once a view has asked for a
+    # the current slice as base64 (bounded; bos_widget.snapshot), set once a view has asked for a
     # slice, so that a notebook saved with its widget state draws the view without a kernel
     snapshot = traitlets.Dict().tag(sync=True)
 
@@ -153,7 +154,7 @@ class AttentionWidget(anywidget.AnyWidget):
     @classmethod
     def from_model(
         cls, model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **kwargs: Any
-    ) -> AttentionWidget | Seq2SeqView:
+    ) -> AttentionWidget | ipywidgets.VBox:
         """Capture ``model`` on ``text`` and show it. Capture options (``max_tokens``,
         ``decoder_text``, ``model_name``, ``progress``, ``keep``, ``path``, ``device``,
         ``factor_dtype``, ``max_new_tokens``, ``generate_kwargs``) and widget options may be
@@ -170,7 +171,7 @@ class AttentionWidget(anywidget.AnyWidget):
                 cap["generate_kwargs"] = {**(cap.get("generate_kwargs") or {}), **gen}
         run = capture(model, tokenizer, text, text_pair, **cap)
         if run.decoder is not None:
-            from .seq2seq import Seq2SeqView  # it imports this module
+            from .seq2seq import Seq2SeqView  # a layer above this module: imported lazily
 
             return Seq2SeqView.from_run(run, **kwargs)
         return cls(run, **kwargs)
@@ -377,7 +378,7 @@ class AttentionWidget(anywidget.AnyWidget):
     def _update_snapshot(self, _change: Any = None) -> None:
         if not self._snapshot_live:
             return
-        snap = export.snapshot(self._server, self.layer, self.head, self.weighting)
+        snap = slice_snapshot(self._server, self.layer, self.head, self.weighting)
         self.snapshot = dict(snap) if snap is not None else {}
 
     # ---- export --------------------------------------------------------------------------
@@ -386,12 +387,12 @@ class AttentionWidget(anywidget.AnyWidget):
         controls. Options: ``layers``, ``heads`` ("all", "mean" or a list), ``weightings``,
         ``encoding`` ("uint8" halves the size), ``max_mb`` (default 25); see
         :func:`bos_widget.export.to_html`."""
-        return export.to_html(self, path, **options)
+        return export.to_html(self._run, export.widget_state(self), path, **options)
 
     def save_image(self, path: str | pathlib.Path, **options: Any) -> pathlib.Path:
         """Write the current view as ``.svg`` (no extra dependency) or ``.png`` (needs
         matplotlib: ``pip install 'bos_widget[image]'``; option ``dpi``)."""
-        return export.save_image(self, path, **options)
+        return export.save_image(self._run, export.widget_state(self), path, **options)
 
     def __repr__(self) -> str:
         return f"AttentionWidget({self._run!r}, layer={self.layer}, head={self.head})"
@@ -422,7 +423,7 @@ def _malformed(content: dict) -> str:
 
 def show(
     text: str, model: str = "smollm2", text_pair: str | None = None, **kwargs: Any
-) -> AttentionWidget | Seq2SeqView:
+) -> AttentionWidget | ipywidgets.VBox:
     """One line from text to widget: ``bos_widget.show("some text")``.
 
     Parameters

@@ -181,7 +181,7 @@ def test_to_html_of_the_cross_widget_embeds_t_q_by_t_slices(captured, tmp_path):
     w = AttentionWidget(cross)
     if not export.STATIC.joinpath("standalone.js").exists():
         pytest.skip("the standalone bundle is not built (npm run build)")
-    data = export.page_data(w, heads="mean", weightings=["raw", "norm"])
+    data = export.page_data(w.run, export.widget_state(w), heads="mean", weightings=["raw", "norm"])
     assert data["state"]["meta"]["query_tokens"] == list(cross.query_tokens or ())
     assert f"cross {cross.T_q} x {cross.T}" in data["title"]
     import base64

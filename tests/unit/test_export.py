@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from bos_widget import AttentionWidget, cli, codec, export
+from bos_widget import AttentionWidget, cli, codec, export, snapshot
 from bos_widget.slices import SliceServer
 
 from . import tiny
@@ -51,7 +51,8 @@ def _embedded(page: str) -> dict:
 
 
 def test_page_is_self_contained():
-    page = export.html(_widget())
+    w = _widget()
+    page = export.html(w.run, export.widget_state(w))
     assert not re.search(r"https?://", page), "a URL in the page"
     assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)
     assert not re.search(r"<link\b|@import", page, re.I)
@@ -64,7 +65,7 @@ def test_page_is_self_contained():
 
 def test_hostile_text_is_escaped_data_and_round_trips():
     w = _widget(T=len(HOSTILE) + 3)
-    page = export.html(w)
+    page = export.html(w.run, export.widget_state(w))
     for text in ["<img src=x", "<script>alert(2)", "<!-- x", "<b>x</b>", "\u2028", "\u2029"]:
         assert text not in page, f"{text!r} appears unescaped"
     data = _embedded(page)
@@ -75,7 +76,7 @@ def test_hostile_text_is_escaped_data_and_round_trips():
 
 def test_every_slice_is_embedded_and_decodes_to_what_the_kernel_serves():
     w = _widget()
-    data = _embedded(export.html(w))
+    data = _embedded(export.html(w.run, export.widget_state(w)))
     server = SliceServer(w.run)
     L, H = w.run.n_layers, w.run.n_heads
     assert len(data["slices"]) == L * (H + 1) * len(server.weightings)
@@ -89,15 +90,17 @@ def test_every_slice_is_embedded_and_decodes_to_what_the_kernel_serves():
 
 def test_options_choose_what_is_embedded():
     w = _widget(layer=2)
-    data = export.page_data(w, layers=[0, 1], heads="mean", encoding="uint8")
+    data = export.page_data(
+        w.run, export.widget_state(w), layers=[0, 1], heads="mean", encoding="uint8"
+    )
     assert sorted(data["slices"]) == ["0|-1|raw", "1|-1|raw"]
     assert data["state"]["layer"] == 0, "the opening view must be one that was exported"
     assert all(s["reply"]["encoding"] == "uint8" for s in data["slices"].values())
     assert data["omitted"].startswith("This page holds layers [0, 1] of 0-2 and the mean of heads")
     with pytest.raises(ValueError, match="layers must be a non-empty subset"):
-        export.page_data(w, layers=[7])
+        export.page_data(w.run, export.widget_state(w), layers=[7])
     with pytest.raises(ValueError, match="weighting must be one of"):
-        export.page_data(w, weightings=["norm"])
+        export.page_data(w.run, export.widget_state(w), weightings=["norm"])
 
 
 def test_size_cap_says_how_to_shrink(tmp_path):
@@ -161,11 +164,11 @@ def test_snapshot_appears_after_the_first_request_and_follows_the_view():
 def test_snapshot_is_bounded():
     T = 400  # float16 over the cap, uint8 under it (causal)
     w = _widget(T=T, L=1, H=1)
-    snap = export.snapshot(SliceServer(w.run), 0, -1, "raw")
+    snap = snapshot.snapshot(SliceServer(w.run), 0, -1, "raw")
     assert snap is not None and snap["reply"]["encoding"] == "uint8"
-    assert len(base64.b64decode(snap["data"])) <= export.SNAPSHOT_MAX_BYTES
+    assert len(base64.b64decode(snap["data"])) <= snapshot.SNAPSHOT_MAX_BYTES
     big = _widget(T=600, L=1, H=1, causal=False)
-    assert export.snapshot(SliceServer(big.run), 0, -1, "raw") is None
+    assert snapshot.snapshot(SliceServer(big.run), 0, -1, "raw") is None
 
 
 @pytest.fixture
@@ -197,20 +200,19 @@ def test_cli_render_errors_are_sentences(tiny_demo, tmp_path, capsys):
 
 def test_image_follows_the_sentence_pair_filter():
     import dataclasses
-    import types
 
     from bos_widget import figure
 
     run = _widget(T=8).run
     run = dataclasses.replace(run, meta=dataclasses.replace(run.meta, segment_b_start=3))
-    view = types.SimpleNamespace(
-        run=run, layer=0, head=-1, weighting="raw", threshold=0.3, hide_sinks=False,
-        view="matrix", segment="B→A",
-    )  # fmt: skip
-    spec = figure.spec_of(view)  # type: ignore[arg-type] - the attributes spec_of reads
+    state = {
+        "layer": 0, "head": -1, "weighting": "raw", "threshold": 0.3, "hide_sinks": False,
+        "view": "matrix", "segment": "B→A",
+    }  # fmt: skip
+    spec = figure.spec_of(run, state)
     full = SliceServer(run).matrix(0, -1)
     np.testing.assert_array_equal(spec.matrix[3:, :3], full[3:, :3])
     assert not spec.matrix[:3].any() and not spec.matrix[:, 3:].any()
     assert "only B→A" in spec.subtitle
-    view.segment = "all"
-    np.testing.assert_array_equal(figure.spec_of(view).matrix, full)  # type: ignore[arg-type]
+    state["segment"] = "all"
+    np.testing.assert_array_equal(figure.spec_of(run, state).matrix, full)

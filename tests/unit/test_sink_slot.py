@@ -156,30 +156,35 @@ def test_widget_snapshot_and_export_carry_the_slot(runs):
     import base64
 
     from bos_widget import export
+    from bos_widget.snapshot import snapshot
     from bos_widget.widget import AttentionWidget
 
     run = runs["factors"]
     w = AttentionWidget(run, layer=1, head=3)
     assert w.meta["sink_slot"] is True
-    snap = export.snapshot(w._server, 1, 3, "raw")
+    snap = snapshot(w._server, 1, 3, "raw")
     assert snap is not None and snap["reply"]["sink_slot"] == 1
     got = codec.decode(base64.b64decode(snap["slot"]))
     np.testing.assert_allclose(got, run.sink_slot[1, 3], atol=1e-3)
-    page = export.page_data(w, layers=[1], heads=[3], weightings=["raw"])
+    page = export.page_data(
+        w.run, export.widget_state(w), layers=[1], heads=[3], weightings=["raw"]
+    )
     one = page["slices"]["1|3|raw"]
     assert one["reply"]["sink_slot"] == 1
     np.testing.assert_allclose(codec.decode(base64.b64decode(one["slot"])), got)
     plain = AttentionWidget(capture(tiny.llama(), tiny.tokenizer(), TEXT))
     assert plain.meta["sink_slot"] is False
-    assert "slot" not in (export.snapshot(plain._server, 0, -1, "raw") or {"slot": 1})
+    assert "slot" not in (snapshot(plain._server, 0, -1, "raw") or {"slot": 1})
 
 
 def test_static_figure_names_the_slot(runs):
+    from bos_widget.export import widget_state
     from bos_widget.figure import spec_of
     from bos_widget.widget import AttentionWidget
 
     run = runs["factors"]
-    spec = spec_of(AttentionWidget(run, layer=1, head=3))
+    w = AttentionWidget(run, layer=1, head=3)
+    spec = spec_of(run, widget_state(w))
     alpha = run.slot_scores()[1, 3]
     assert f"sink slot (learned sink logit, not a token, not drawn): α = {alpha:.2f}" in (
         spec.subtitle

@@ -1,6 +1,6 @@
 """Summary mode: per-layer measurement without keeping every map, checked against full mode."""
 
-import sys
+import importlib
 
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ from bos_widget.slices import SliceServer
 
 from . import tiny
 
-capture_module = sys.modules["bos_widget.capture"]  # the package exports the function by that name
+capture_module = importlib.import_module("bos_widget.capture")  # bos_widget.capture: the function
 
 TEXT = "the quick brown fox jumps over the lazy dog and the cat sat on the mat"
 

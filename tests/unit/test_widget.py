@@ -9,7 +9,7 @@ import pytest
 import torch
 import traitlets
 
-from bos_widget import AttentionWidget, capture, codec, figure, metrics
+from bos_widget import AttentionWidget, capture, codec, export, figure, metrics
 from bos_widget.adapters import run_from_attentions
 from bos_widget.slices import SliceServer
 
@@ -253,9 +253,11 @@ def test_figure_subtitle_names_sinks_with_their_support():
         att[0, 0, q, 0] = att[0, 0, q, q] = 0.5
     w = AttentionWidget.from_attentions(att, ["<s>", "a", "b", "c"], causal=True, head=0)
     # alpha[0] = (1 + 3 * 0.5) / 4 = 0.625, shown rounded half up as the view's toFixed does
-    assert figure.spec_of(w).subtitle.endswith("sink keys α > ε: <s> (α = 0.63 over 4 queries)")
+    assert figure.spec_of(w.run, export.widget_state(w)).subtitle.endswith(
+        "sink keys α > ε: <s> (α = 0.63 over 4 queries)"
+    )
     w.threshold = 0.625  # equal is no sink
-    assert figure.spec_of(w).subtitle.endswith("sink keys α > ε: none")
+    assert figure.spec_of(w.run, export.widget_state(w)).subtitle.endswith("sink keys α > ε: none")
 
 
 def _with_sink_at(layer: int, L: int = 4, H: int = 3, T: int = 6) -> np.ndarray:
