@@ -381,7 +381,7 @@ def new_page(
     width: int = 1400,
     height: int = 1000,
     offline: bool = False,
-    accept_downloads: bool = False,
+    accept_downloads: bool = True,
 ):
     """A page in a fresh browser context with the UI timeout, as ``(page, seen)``.
 
