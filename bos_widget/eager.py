@@ -66,6 +66,12 @@ def has_sink_logits(module: nn.Module, n_heads: int) -> bool:
     return isinstance(sinks, torch.Tensor) and sinks.numel() == n_heads
 
 
+def _tensor_is_causal(w: torch.Tensor) -> bool:
+    """Torch twin of :func:`metrics.is_causal` for a map ``[..., T, T]`` that stays on the
+    model's device (copying a summary-mode map to the CPU would cost ``T^2`` values)."""
+    return w.shape[-1] > 1 and bool((w.triu(1) == 0).all())
+
+
 @contextmanager
 def eager_attention(model: Any) -> Iterator[str]:
     """Switch ``model`` to eager attention inside the block; restore it afterwards.
@@ -189,7 +195,7 @@ class Recorder:
         L, (H, T, _) = store.n_layers, w.shape
         if sm.sink_scores is None:
             sm.sink_scores = np.empty((L, H, T), dtype=np.float32)
-            sm.causal = bool((w[0].triu(1) == 0).all()) if T > 1 else False
+            sm.causal = _tensor_is_causal(w[0])
         assert sm.sink_scores is not None
         w = w.float()
         counts = torch.arange(T, 0, -1, dtype=torch.float32) if sm.causal else float(T)

@@ -23,13 +23,14 @@ import json
 import math
 import pathlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import anywidget
 
 from . import codec
 from ._version import __version__
+from .checks import pick
 from .slices import MEAN_HEAD, POOL_ABOVE_T, SliceServer
 
 if TYPE_CHECKING:
@@ -120,16 +121,6 @@ def widget_state(widget: AttentionWidget) -> dict[str, Any]:
     return {n: getattr(widget, n) for n in names if not n.startswith("_")}
 
 
-def _pick(name: str, given: Iterable[int] | None, options: Sequence[int]) -> list[int]:
-    if given is None:
-        return list(options)
-    picked = sorted({int(v) for v in given})
-    bad = [v for v in picked if v not in options]
-    if bad or not picked:
-        raise ValueError(f"{name} must be a non-empty subset of {list(options)}, got {picked}.")
-    return picked
-
-
 def page_data(
     widget: AttentionWidget,
     *,
@@ -159,8 +150,8 @@ def page_data(
         heads = all_heads
     elif heads == "mean":
         heads = [MEAN_HEAD]
-    ls = _pick("layers", layers, list(range(run.n_layers)))
-    hs = _pick("heads", cast(Iterable[int], heads), all_heads)
+    ls = sorted(pick("layers", layers, list(range(run.n_layers))))
+    hs = sorted(pick("heads", cast(Iterable[int], heads), all_heads))
     ws = list(weightings) if weightings is not None else server.weightings
     for w in ws:
         server.check(0, MEAN_HEAD, w)

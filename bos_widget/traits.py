@@ -2,7 +2,7 @@
 
 ``Choice`` is a ``traitlets.Enum`` (with an optional normalising step, e.g. "A->B" for
 "A→B") and ``Fraction`` a ``traitlets.Float(min=..., max=...)`` that also refuses NaN. Their
-refusals read "view must be one of ('arcs', 'matrix'), got 'pie'." rather than traitlets'
+refusals read "view must be one of ['arcs', 'matrix'], got 'pie'." rather than traitlets'
 generic text. A refused value raises ``traitlets.TraitError`` and leaves the old value in
 place. Rules that depend on the run (a layer's range, which weightings it holds) are the
 widget's ``@traitlets.validate`` methods, which call :mod:`bos_widget.checks`.
@@ -35,7 +35,7 @@ class Choice(traitlets.Enum):
         if self.values and value in self.values:
             return value
         raise traitlets.TraitError(
-            f"{self.name} must be one of {tuple(self.values or ())}, got {value!r}."
+            f"{self.name} must be one of {list(self.values or ())}, got {value!r}."
         )
 
 

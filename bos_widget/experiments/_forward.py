@@ -19,7 +19,6 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import naming
 from ..capture import bos_added_by_tokenizer, check_text, tokenize
 from ..hooks import AttentionSite, find_attention_sites, ov_weights, per_query_head
 
@@ -42,10 +41,6 @@ def encode(model: Any, tokenizer: Any, text: str, max_tokens: int | None = None)
     enc = tokenize(tokenizer, model, text, None, max_tokens)
     ids = [int(i) for i in enc["input_ids"][0].tolist()]
     return Encoded(tuple(ids), bos_added_by_tokenizer(tokenizer, ids, text))
-
-
-def model_name(model: Any) -> str:
-    return naming.model_name(model)
 
 
 def inputs_for(model: Any, ids: tuple[int, ...] | list[int], **extra: Any) -> dict[str, Any]:

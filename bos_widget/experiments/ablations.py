@@ -34,7 +34,8 @@ from torch.nn import functional
 from ..capture import eager_attention
 from ..hooks import AttentionSite, ov_weights, per_query_head
 from ..metrics import is_causal
-from ._forward import Recorder, encode, frame, inputs_for, model_name, self_sites
+from ..naming import model_name
+from ._forward import Recorder, encode, frame, inputs_for, self_sites
 
 # Largest attention to key 0 from a query q > 0 that still counts as "masked".
 MASK_TOLERANCE = 1e-6
