@@ -50,7 +50,7 @@ def _bundle() -> pathlib.Path | str:
 
 
 def _segment_name(value: Any) -> str:
-    """ "A->B" and "A → B" name the segment "A→B"."""
+    """The segment's own name: "A->B" and "A → B" are read as "A→B"."""
     return str(value).replace("->", "→").replace(" ", "")
 
 
