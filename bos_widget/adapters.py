@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import metrics
 from .run import AttentionRun, RunMeta
 from .tokens import readable
 
@@ -152,8 +153,7 @@ def run_from_attentions(
     if queries is not None:
         is_causal = False  # cross-attention: every decoder query sees every encoder key
     elif causal is None:
-        upper = np.triu_indices(Tk, 1)
-        is_causal = Tk > 1 and bool(np.all(arr[:, :, upper[0], upper[1]] == 0))
+        is_causal = metrics.is_causal(arr)
     else:
         is_causal = bool(causal)
     shown = _shown(tokens)

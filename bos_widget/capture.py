@@ -24,7 +24,7 @@ from . import metrics
 from .eager import Recorder, eager_attention
 from .factors import Factors
 from .generation import generate
-from .hooks import AttentionSite, CaptureError, find_attention_sites
+from .hooks import AttentionSite, CaptureError, current_implementation, find_attention_sites
 from .naming import model_name as display_name
 from .outputs_path import capture_outputs
 from .record import Recording, recording
@@ -316,7 +316,7 @@ def capture(
     if refusal is not None and (is_seq2seq or path == "factors"):
         raise refusal
     blocks = _last_blocks(model, sites)
-    before = getattr(model.config, "_attn_implementation", None) or "eager"
+    before = current_implementation(model)
     groups: dict[str, _Group] = {}
     note = ""
     out: Any = None

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .adapters import run_from_attentions
+from .checks import pick
 from .seq2seq import Seq2SeqView
 from .widget import AttentionWidget
 
@@ -60,18 +61,6 @@ def _non_empty(attention: Any, what: str) -> Any:
     return attention
 
 
-def _pick(what: str, given: Sequence[int] | None, n: int) -> list[int]:
-    """Validated indices into ``range(n)`` (all of them when ``given`` is None or empty)."""
-    if not given:
-        return list(range(n))
-    picked = []
-    for i in given:
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < n:
-            raise ValueError(f"include_{what} must hold {what} between 0 and {n - 1}, got {i!r}.")
-        picked.append(int(i))
-    return picked
-
-
 def _restrict(
     attention: Any, include_layers: Sequence[int] | None, include_heads: Sequence[int] | None
 ) -> tuple[Any, list[int], list[int], int, int]:
@@ -86,8 +75,9 @@ def _restrict(
     if len(shape) < 3:  # not [.., H, T, T]: run_from_attentions says what is wrong
         return attention, list(range(n_layers)), [], n_layers, 0
     n_heads = int(shape[-3])
-    layer_ids = _pick("layers", include_layers, n_layers)
-    head_ids = _pick("heads", include_heads, n_heads)
+    # None or empty: every layer / head (bertviz's default)
+    layer_ids = pick("include_layers", include_layers or None, range(n_layers))
+    head_ids = pick("include_heads", include_heads or None, range(n_heads))
     if layer_ids == list(range(n_layers)) and head_ids == list(range(n_heads)):
         return attention, layer_ids, head_ids, n_layers, n_heads
     kept = []

@@ -32,7 +32,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .hooks import AttentionSite, CaptureError, ov_weights, per_query_head
+from .hooks import (
+    AttentionSite,
+    CaptureError,
+    ScopedHooks,
+    attention_implementation,
+    current_implementation,
+    ov_weights,
+    per_query_head,
+)
 
 
 @dataclass
@@ -66,30 +74,32 @@ def has_sink_logits(module: nn.Module, n_heads: int) -> bool:
     return isinstance(sinks, torch.Tensor) and sinks.numel() == n_heads
 
 
+def _tensor_is_causal(w: torch.Tensor) -> bool:
+    """Torch twin of :func:`metrics.is_causal` for a map ``[..., T, T]`` that stays on the
+    model's device (copying a summary-mode map to the CPU would cost ``T^2`` values)."""
+    return w.shape[-1] > 1 and bool((w.triu(1) == 0).all())
+
+
 @contextmanager
 def eager_attention(model: Any) -> Iterator[str]:
     """Switch ``model`` to eager attention inside the block; restore it afterwards.
 
     Yields the implementation the model had before.
     """
-    before = getattr(model.config, "_attn_implementation", None) or "eager"
-    switch = before != "eager"
-    if switch:
-        if not hasattr(model, "set_attn_implementation"):
-            raise CaptureError(
-                f"{type(model).__name__} uses {before!r} attention, which returns no weights, "
-                "and cannot be switched to eager. Load it with attn_implementation='eager'."
-            )
-        model.set_attn_implementation("eager")
-    try:
-        yield before
-    finally:
-        if switch:
-            model.set_attn_implementation(before)
+    before = current_implementation(model)
+
+    def refused(exc: Exception) -> Exception:
+        return CaptureError(
+            f"{type(model).__name__} uses {before!r} attention, which returns no weights, "
+            "and cannot be switched to eager. Load it with attn_implementation='eager'."
+        )
+
+    with attention_implementation(model, "eager", refused) as was:
+        yield was
 
 
-class Recorder:
-    """Installs the capture hooks; removes every one of them on exit."""
+class Recorder(ScopedHooks):
+    """Installs the capture hooks; removes every one of them on exit (``ScopedHooks``)."""
 
     def __init__(
         self,
@@ -98,37 +108,30 @@ class Recorder:
         summary: bool = False,
         blocks: dict[str, nn.Module] | None = None,
     ) -> None:
+        super().__init__()
         self.sites = sites
         self.progress = progress
         self.summary = summary
         self.blocks = blocks or {}  # group -> its last block
         self.last_block: dict[str, torch.Tensor] = {}  # group -> float32 [T, d] on the CPU
-        self.handles: list[Any] = []
         self.groups: dict[str, _LayerStore] = {}
         for site in sites:
             store = self.groups.setdefault(site.group, _LayerStore(0))
             store.n_layers += 1
         self._pending: dict[int, dict[str, torch.Tensor]] = {}
 
-    def __enter__(self) -> Recorder:
-        try:
-            for i, site in enumerate(self.sites):
-                self.handles.append(site.module.register_forward_hook(self._attention_hook(i)))
-                if site.k_proj is not None:
-                    self.handles.append(site.k_proj.register_forward_hook(self._proj_hook(i, "k")))
-                if site.v_proj is not None:
-                    self.handles.append(site.v_proj.register_forward_hook(self._proj_hook(i, "v")))
-            for group, block in self.blocks.items():
-                self.handles.append(block.register_forward_hook(self._block_hook(group)))
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
+    def install(self) -> None:
+        for i, site in enumerate(self.sites):
+            self.forward(site.module, self._attention_hook(i))
+            if site.k_proj is not None:
+                self.forward(site.k_proj, self._proj_hook(i, "k"))
+            if site.v_proj is not None:
+                self.forward(site.v_proj, self._proj_hook(i, "v"))
+        for group, block in self.blocks.items():
+            self.forward(block, self._block_hook(group))
 
-    def __exit__(self, *exc: object) -> None:
-        for handle in self.handles:
-            handle.remove()
-        self.handles.clear()
+    def remove(self) -> None:
+        super().remove()
         self._pending.clear()
 
     def _proj_hook(self, i: int, which: str) -> Any:
@@ -189,7 +192,7 @@ class Recorder:
         L, (H, T, _) = store.n_layers, w.shape
         if sm.sink_scores is None:
             sm.sink_scores = np.empty((L, H, T), dtype=np.float32)
-            sm.causal = bool((w[0].triu(1) == 0).all()) if T > 1 else False
+            sm.causal = _tensor_is_causal(w[0])
         assert sm.sink_scores is not None
         w = w.float()
         counts = torch.arange(T, 0, -1, dtype=torch.float32) if sm.causal else float(T)

@@ -24,13 +24,14 @@ import json
 import math
 import pathlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, cast
 
 import anywidget
 
 from . import codec, crossfig, figure
 from ._version import __version__
+from .checks import pick
 from .run import AttentionRun
 from .slices import MEAN_HEAD, POOL_ABOVE_T, SliceServer
 from .snapshot import embedded
@@ -79,16 +80,6 @@ def widget_state(widget: anywidget.AnyWidget) -> dict[str, Any]:
     return {n: getattr(widget, n) for n in names if not n.startswith("_")}
 
 
-def _pick(name: str, given: Iterable[int] | None, options: Sequence[int]) -> list[int]:
-    if given is None:
-        return list(options)
-    picked = sorted({int(v) for v in given})
-    bad = [v for v in picked if v not in options]
-    if bad or not picked:
-        raise ValueError(f"{name} must be a non-empty subset of {list(options)}, got {picked}.")
-    return picked
-
-
 def page_data(
     run: AttentionRun,
     state: Mapping[str, Any],
@@ -120,8 +111,8 @@ def page_data(
         heads = all_heads
     elif heads == "mean":
         heads = [MEAN_HEAD]
-    ls = _pick("layers", layers, list(range(run.n_layers)))
-    hs = _pick("heads", cast(Iterable[int], heads), all_heads)
+    ls = sorted(pick("layers", layers, list(range(run.n_layers))))
+    hs = sorted(pick("heads", cast(Iterable[int], heads), all_heads))
     ws = list(weightings) if weightings is not None else server.weightings
     for w in ws:
         server.check(0, MEAN_HEAD, w)

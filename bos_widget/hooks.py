@@ -5,12 +5,22 @@ attention weights, using the per-class recording table transformers 5 keeps for
 ``output_attentions`` (``_can_record_outputs``), with each site's key, value and output
 projections located by the naming conventions of the GPT-2, Llama, BERT, T5 and BART
 families. Nothing here runs the model or keeps tensors.
+
+It also owns the one way the package reaches into a running model, so that the DESIGN.md rule
+"hooks are scoped" lives in one place: :class:`ScopedHooks` registers forward (pre-)hooks
+inside a ``with`` block and removes every one of them in ``finally`` (also when registering
+or the forward raises), and :func:`attention_implementation` switches the model's attention
+function (eager, or a function registered with transformers' ``AttentionInterface``) inside
+a block and restores the one it had. Capture (``eager``, ``record``, ``outputs_path``), the
+experiments and ``explain`` all use these two.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -193,3 +203,88 @@ def ov_weights(site: AttentionSite, n_heads: int) -> torch.Tensor:
         return weight.reshape(hidden, n_heads, width // n_heads).permute(1, 2, 0)
     width, hidden = weight.shape  # Conv1D: y = x W, weight [H*d, hidden]
     return weight.reshape(n_heads, width // n_heads, hidden)
+
+
+_Hooks = TypeVar("_Hooks", bound="ScopedHooks")
+
+
+class ScopedHooks:
+    """Forward hooks that live for one ``with`` block.
+
+    ``with ScopedHooks() as hooks: hooks.forward(module, fn); model(...)`` — every hook
+    registered through :meth:`forward` / :meth:`forward_pre` is removed when the block ends,
+    also when registering, the forward or the caller raises. Recorders subclass it and
+    register their hooks in :meth:`install`, which ``__enter__`` calls (a failure part-way
+    removes the hooks already registered).
+    """
+
+    def __init__(self) -> None:
+        self._handles: list[Any] = []
+
+    def install(self) -> None:
+        """Register the hooks of a recorder (subclasses); the base class registers none."""
+
+    def forward(self, module: nn.Module, hook: Callable[..., Any], **kwargs: Any) -> None:
+        """``module.register_forward_hook(hook, **kwargs)``, removed on exit."""
+        self._handles.append(module.register_forward_hook(hook, **kwargs))
+
+    def forward_pre(self, module: nn.Module, hook: Callable[..., Any], **kwargs: Any) -> None:
+        """``module.register_forward_pre_hook(hook, **kwargs)``, removed on exit."""
+        self._handles.append(module.register_forward_pre_hook(hook, **kwargs))
+
+    def __len__(self) -> int:
+        return len(self._handles)
+
+    def remove(self) -> None:
+        """Remove every hook registered so far (idempotent)."""
+        while self._handles:
+            self._handles.pop().remove()
+
+    def __enter__(self: _Hooks) -> _Hooks:
+        try:
+            self.install()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def current_implementation(model: Any) -> str:
+    """The attention implementation ``model`` runs (``config._attn_implementation``)."""
+    return str(getattr(model.config, "_attn_implementation", None) or "eager")
+
+
+@contextmanager
+def attention_implementation(
+    model: Any, name: str, refused: Callable[[Exception], Exception] | None = None
+) -> Iterator[str]:
+    """Run ``model`` with attention implementation ``name`` inside the block; restore the one
+    it had in ``finally``. Yields that one.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+    name : str
+        ``"eager"``, or a name registered with ``AttentionInterface``.
+    refused : callable, optional
+        When the model cannot switch (no ``set_attn_implementation``, or it raises
+        ``AttributeError``, ``KeyError`` or ``ValueError``): the exception to raise instead,
+        built from the original. ``None`` runs the model as loaded.
+    """
+    before = current_implementation(model)
+    switch = before != name
+    if switch:
+        try:
+            model.set_attn_implementation(name)
+        except (AttributeError, KeyError, ValueError) as exc:
+            if refused is not None:
+                raise refused(exc) from exc
+            switch = False
+    try:
+        yield before
+    finally:
+        if switch:
+            model.set_attn_implementation(before)

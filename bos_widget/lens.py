@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .adapters import run_from_attentions
+from .naming import model_name
 from .run import AttentionRun
 from .tokens import display_tokens
 
@@ -65,7 +66,7 @@ def _layers(keys: set[str]) -> int:
     return len(present)
 
 
-def _pick(arr: np.ndarray, batched: bool, index: int | None) -> np.ndarray:
+def _one_input(arr: np.ndarray, batched: bool, index: int | None) -> np.ndarray:
     """One input of a cached activation: drop the batch axis (refusing an unchosen batch)."""
     if not batched:
         return arr
@@ -101,7 +102,7 @@ def _token_strings(tokens: Any, model: Any, batch_index: int | None) -> tuple[li
             f"per position; got {type(tokens).__name__}."
         )
     if ids.ndim == 2:
-        ids = _pick(ids, True, batch_index)
+        ids = _one_input(ids, True, batch_index)
     if ids.ndim != 1:
         raise ValueError(f"token ids must have shape [batch, T] or [T], got {ids.shape}.")
     id_list = [int(i) for i in ids]
@@ -161,7 +162,7 @@ def run_from_transformer_lens(
     tl_model = getattr(cache, "model", None)
     cfg = getattr(tl_model, "cfg", None)
     batched = bool(getattr(cache, "has_batch_dim", True))
-    maps = [_pick(_np(cache[_hook("pattern", l)]), batched, batch_index) for l in range(L)]
+    maps = [_one_input(_np(cache[_hook("pattern", l)]), batched, batch_index) for l in range(L)]
     shown, ids = _token_strings(tokens, tl_model, batch_index)
     attention_dir = getattr(cfg, "attention_dir", None)
     if causal is None and attention_dir in ("causal", "bidirectional"):
@@ -169,7 +170,8 @@ def run_from_transformer_lens(
     if bos_added is None:
         bos_id = getattr(getattr(tl_model, "tokenizer", None), "bos_token_id", None)
         bos_added = bool(ids) and bos_id is not None and ids[0] == bos_id
-    name = model or str(getattr(cfg, "model_name", "") or "TransformerLens model")
+    name = model_name(tl_model, model) if tl_model is not None else model
+    name = name or "TransformerLens model"
     run = run_from_attentions(maps, shown, model=name, causal=causal, bos_added=bos_added)
     H, T = run.n_heads, run.T
     extra: dict[str, Any] = {"token_ids": tuple(ids)}
@@ -177,7 +179,7 @@ def run_from_transformer_lens(
         W_O = getattr(tl_model, "W_O", None) if cfg is not None else None
         vn, on = [], []
         for l in range(L):
-            v = _pick(_np(cache[_hook("v", l)]), batched, batch_index)  # [T, H_kv, d]
+            v = _one_input(_np(cache[_hook("v", l)]), batched, batch_index)  # [T, H_kv, d]
             if v.ndim != 3 or v.shape[0] != T or H % v.shape[1]:
                 break
             v = np.repeat(v, H // v.shape[1], axis=1).transpose(1, 0, 2)  # [H, T, d]: GQA
@@ -189,7 +191,7 @@ def run_from_transformer_lens(
                 extra["output_norms"] = np.stack(on).astype(np.float32)
     resid = [_hook("resid_pre", l) for l in range(L)] + [_hook("resid_post", L - 1)]
     if all(k in keys for k in resid):
-        h = np.stack([_pick(_np(cache[k]), batched, batch_index) for k in resid])
+        h = np.stack([_one_input(_np(cache[k]), batched, batch_index) for k in resid])
         if h.ndim == 3 and h.shape[1] == T:  # [L + 1, T, d_model]
             extra["hidden_norms"] = np.linalg.norm(h, axis=-1).astype(np.float32)
             extra["hidden_max_abs"] = np.abs(h).max(axis=-1).astype(np.float32)

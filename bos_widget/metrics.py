@@ -38,13 +38,23 @@ def query_counts(t_q: int, t_k: int, causal: bool) -> np.ndarray:
     return np.full(t_k, float(t_q), dtype=np.float32)
 
 
+def future_weight(weights: np.ndarray) -> float:
+    """Largest attention ``[..., T, T]`` puts above the diagonal (on later keys); 0.0 when
+    there is no cell above it (T < 2, or no maps), NaN when a weight there is NaN."""
+    t = np.shape(weights)[-1] if np.ndim(weights) else 0
+    upper = np.asarray(weights)[..., np.triu(np.ones((t, t), dtype=bool), 1)]
+    return float(upper.max()) if upper.size else 0.0
+
+
 def is_causal(weights: np.ndarray) -> bool:
-    """True when attention ``[..., T, T]`` puts exactly zero above the diagonal (T >= 2)."""
-    t = np.shape(weights)[-1]
-    if t < 2:
+    """True when attention ``[..., T, T]`` puts exactly zero above the diagonal (T >= 2).
+
+    The one causal test of the package (weights are >= 0); ``eager.py`` keeps a torch twin,
+    ``_tensor_is_causal``, for maps that stay on the model's device.
+    """
+    if np.ndim(weights) < 2 or np.shape(weights)[-1] < 2:
         return False
-    upper = np.triu(np.ones((t, t), dtype=bool), 1)
-    return bool(np.all(np.asarray(weights)[..., upper] == 0))
+    return future_weight(weights) == 0
 
 
 def sink_scores(attention: np.ndarray, causal: bool) -> np.ndarray:

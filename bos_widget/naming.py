@@ -54,19 +54,24 @@ def model_name(model: Any, given: str | None = None) -> str:
 
     Parameters
     ----------
-    model : transformers.PreTrainedModel or any object with a ``config``
+    model : transformers.PreTrainedModel, a TransformerLens model, or any object with a
+        ``config``
     given : str, optional
         A name the caller chose; returned as it is when not empty.
 
     Returns
     -------
     str
-        ``given``; else ``config.name_or_path`` when it is a hub id; else, for a local folder,
-        the name it records (the GGUF's ``general.name``, a bos_widget cache's display name)
-        or the folder's own name; else the model's class name.
+        ``given``; else a TransformerLens model's ``cfg.model_name``; else
+        ``config.name_or_path`` when it is a hub id; else, for a local folder, the name it
+        records (the GGUF's ``general.name``, a bos_widget cache's display name) or the
+        folder's own name; else the model's class name.
     """
     if given:
         return str(given)
+    lens_name = getattr(getattr(model, "cfg", None), "model_name", None)
+    if lens_name:
+        return str(lens_name)
     config = getattr(model, "config", None)
     raw = str(getattr(config, "name_or_path", "") or "")
     if raw:

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .hooks import CaptureError
+from . import metrics
+from .hooks import CaptureError, ScopedHooks, attention_implementation
 
 
 @dataclass(frozen=True)
@@ -92,17 +93,17 @@ def _layer_modules(model: nn.Module, suffix: str) -> list[nn.Module]:
     return [m for name, m in model.named_modules() if name.endswith("." + suffix)]
 
 
-class _ValueHooks:
+class _ValueHooks(ScopedHooks):
     """Scoped hooks copying each layer's value vectors ``[T, H * d]`` (removed on exit)."""
 
     def __init__(self, model: nn.Module, layout: _Layout | None, n_heads: int) -> None:
+        super().__init__()
         self.values: list[torch.Tensor] = []
         self.heads = n_heads
         self.layout = layout
         self.modules = _layer_modules(model, layout.value) if layout else []
-        self.handles: list[Any] = []
 
-    def __enter__(self) -> _ValueHooks:
+    def install(self) -> None:
         fused = self.layout.fused if self.layout else 0
         seq_first = self.layout.seq_first if self.layout else False
 
@@ -112,13 +113,8 @@ class _ValueHooks:
                 v = v[..., 2 * v.shape[-1] // fused :]
             self.values.append(v)
 
-        self.handles = [m.register_forward_hook(keep) for m in self.modules]
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        for h in self.handles:
-            h.remove()
-        self.handles = []
+        for m in self.modules:
+            self.forward(m, keep)
 
 
 def _norms(model: nn.Module, hooks: _ValueHooks, L: int, H: int, T: int) -> tuple[Any, Any]:
@@ -146,20 +142,6 @@ def _norms(model: nn.Module, hooks: _ValueHooks, L: int, H: int, T: int) -> tupl
     return values, wo
 
 
-def _switched(model: Any) -> str:
-    """Ask the model for eager attention (some families refuse to switch once loaded)."""
-    before = str(getattr(model.config, "_attn_implementation", None) or "eager")
-    if before != "eager" and hasattr(model, "set_attn_implementation"):
-        model.set_attn_implementation("eager")
-    return before
-
-
-def _restore(model: Any, before: str) -> None:
-    now = getattr(model.config, "_attn_implementation", None)
-    if now != before and hasattr(model, "set_attn_implementation"):
-        model.set_attn_implementation(before)
-
-
 def _check_causal(model: Any, attention: np.ndarray, before: str) -> None:
     """A model that generates text must return causal weights; Falcon loaded with sdpa in
     transformers 5 does not (its weight path adds the boolean sdpa mask as numbers, and the
@@ -167,7 +149,7 @@ def _check_causal(model: Any, attention: np.ndarray, before: str) -> None:
     can = getattr(model, "can_generate", None)
     if not (callable(can) and can()):
         return
-    future = float(np.triu(attention.astype(np.float32), k=1).max()) if attention.size else 0.0
+    future = metrics.future_weight(attention)  # within 1e-3 of causal: float16 maps
     if future > 1e-3:
         raise CaptureError(
             f"{type(model).__name__} generates text, but the attention its outputs return puts "
@@ -184,14 +166,15 @@ def capture_outputs(model: Any, inputs: dict[str, Any], T: int) -> OutputsCaptur
     n_heads = int(getattr(model.config, "num_attention_heads", 0) or 0)
     n_heads = n_heads or int(getattr(model.config, "n_heads", 0) or 0)
     layout = VALUE_LAYOUT.get(str(getattr(model.config, "model_type", "")))
-    before = _switched(model)
-    try:
-        with _ValueHooks(model, layout, n_heads) as hooks, torch.inference_mode():
+    try:  # eager where the model can switch (some families refuse once loaded)
+        with (
+            attention_implementation(model, "eager") as before,
+            _ValueHooks(model, layout, n_heads) as hooks,
+            torch.inference_mode(),
+        ):
             out = model(**inputs, output_attentions=True, output_hidden_states=True)
     except TypeError:
         return None  # the forward takes no output_attentions
-    finally:
-        _restore(model, before)
     atts = getattr(out, "attentions", None)
     if not atts or any(a is None for a in atts):
         return None

@@ -37,7 +37,13 @@ from torch import nn
 
 from . import metrics
 from .factors import LayerFactors, Rule, block_rows, exp_rows
-from .hooks import AttentionSite, ov_weights, per_query_head
+from .hooks import (
+    AttentionSite,
+    attention_implementation,
+    current_implementation,
+    ov_weights,
+    per_query_head,
+)
 
 NAME = "bos_widget_record"
 _ACTIVE: contextvars.ContextVar[Recording | None] = contextvars.ContextVar(NAME, default=None)
@@ -333,7 +339,7 @@ def recording(
 
     # the module attention is called with may sit inside the site (T5's SelfAttention)
     by_id = {id(sub): s for s in sites for sub in s.module.modules()}
-    before = getattr(model.config, "_attn_implementation", None) or "eager"
+    before = current_implementation(model)
     inner, mask_kind = _inner(before, by_id)
     AttentionInterface.register(NAME, _attention)
     mask_fn = ALL_MASK_ATTENTION_FUNCTIONS.get(mask_kind, None)
@@ -351,16 +357,16 @@ def recording(
     # which is what sdpa's CPU kernel computes), so q kᵀ is computed once, not twice; on a GPU
     # the model's own kernel (flash, sdpa) runs and the measuring pass follows it.
     rec.fuse = mask_kind in ("sdpa", "eager")
-    try:
-        model.set_attn_implementation(NAME)
-    except (AttributeError, KeyError, ValueError) as exc:
-        raise TypeError(
+
+    def refused(exc: Exception) -> Exception:
+        return TypeError(
             f"{type(model).__name__} does not route attention through transformers' "
             f"AttentionInterface ({exc})."
-        ) from exc
-    token = _ACTIVE.set(rec)
-    try:
-        yield rec
-    finally:
-        _ACTIVE.reset(token)
-        model.set_attn_implementation(before)
+        )
+
+    with attention_implementation(model, NAME, refused):
+        token = _ACTIVE.set(rec)
+        try:
+            yield rec
+        finally:
+            _ACTIVE.reset(token)

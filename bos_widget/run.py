@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import metrics
+from .checks import check_index
 
 if TYPE_CHECKING:
     from .factors import Factors
@@ -291,10 +292,7 @@ class AttentionRun:
             (except for the mean of heads).
         """
         L, H, Tq, Tk = self._shape
-        if not 0 <= layer < L:
-            raise ValueError(f"layer must be between 0 and {L - 1}, got {layer}.")
-        if not (head == -1 or 0 <= head < H):
-            raise ValueError(f"head must be between 0 and {H - 1}, or -1 for the mean, got {head}.")
+        check_index(L, H, layer, head)
         q0, q1 = _range(queries, Tq, "queries")
         k0, k1 = _range(keys, Tk, "keys")
         if weighting not in ("raw", "norm"):

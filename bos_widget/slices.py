@@ -26,11 +26,11 @@ from typing import cast
 import numpy as np
 
 from . import codec, metrics
+from .checks import MEAN_HEAD, check_request, weightings
+from .checks import WEIGHTINGS as WEIGHTINGS  # re-exported where it always was
 from .run import AttentionRun
 
-WEIGHTINGS = ("raw", "norm")
 POOLS = ("max", "mean")
-MEAN_HEAD = -1
 QUANTISE_FROM_T = 1024  # from this many tokens slices travel as uint8, not float16
 # Above this many tokens the view asks for slices pooled to its pixels. At T = 2048 a whole
 # causal slice is 2.1 MB of uint8 on the wire and 16 MB of float32 in the browser (its LRU
@@ -119,30 +119,13 @@ class SliceServer:
 
     @property
     def weightings(self) -> list[str]:
-        """Weightings this run supports: ``norm`` needs the captured value norms and, in
-        summary mode, is not offered (only raw head means were kept)."""
-        if self.run.summary is not None or self.run.output_norms is None:
-            return ["raw"]
-        return ["raw", "norm"]
+        """Weightings this run supports (:func:`bos_widget.checks.weightings`)."""
+        return weightings(self.run)
 
     def check(self, layer: int, head: int, weighting: str) -> None:
-        """Raise ``ValueError`` with a sentence a user can act on if the request is invalid."""
-        L, H = self.run.n_layers, self.run.n_heads
-        if not 0 <= layer < L:
-            raise ValueError(f"layer must be between 0 and {L - 1}, got {layer}.")
-        if not (head == MEAN_HEAD or 0 <= head < H):
-            raise ValueError(f"head must be between 0 and {H - 1}, or -1 for the mean, got {head}.")
-        if self.run.summary is not None and head != MEAN_HEAD:
-            raise ValueError(
-                f"{self.run.summary.left_out} Single heads can't be shown: keep head=-1, or "
-                "capture fewer tokens (max_tokens=...) to see each head."
-            )
-        if weighting not in self.weightings:
-            raise ValueError(
-                f"weighting must be one of {self.weightings}, got {weighting!r}"
-                + (" (this run has no value norms)" if weighting == "norm" else "")
-                + "."
-            )
+        """Raise ``ValueError`` with a sentence a user can act on if the request is invalid
+        (:func:`bos_widget.checks.check_request`, the rule the widget's traits use too)."""
+        check_request(self.run, layer, head, weighting)
 
     def matrix(self, layer: int, head: int, weighting: str = "raw") -> np.ndarray:
         """float32 ``[T, T]``: one head, or the mean of heads when ``head == -1``."""

@@ -16,10 +16,12 @@ import traitlets
 
 from . import export, metrics
 from .adapters import run_from_attentions
+from .checks import WEIGHTINGS, check_request
 from .lens import run_from_transformer_lens
 from .run import AttentionRun
 from .slices import MEAN_HEAD, POOL_ABOVE_T, POOL_BINS, SliceServer
 from .snapshot import snapshot as slice_snapshot
+from .traits import Choice, Fraction
 
 if TYPE_CHECKING:  # Seq2SeqView (a VBox) is built on this module: typed by its base here
     import ipywidgets
@@ -48,6 +50,11 @@ def _bundle() -> pathlib.Path | str:
     )
 
 
+def _segment_name(value: Any) -> str:
+    """The segment's own name: "A->B" and "A → B" are read as "A→B"."""
+    return str(value).replace("->", "→").replace(" ", "")
+
+
 class AttentionWidget(anywidget.AnyWidget):
     """Interactive view of one ``AttentionRun``: arcs or matrix, sliders, sink overview.
 
@@ -73,14 +80,14 @@ class AttentionWidget(anywidget.AnyWidget):
     sink_grid = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
     layer = traitlets.Int(0).tag(sync=True)
     head = traitlets.Int(MEAN_HEAD).tag(sync=True)
-    threshold = traitlets.Float(0.3).tag(sync=True)
-    view = traitlets.Unicode("arcs").tag(sync=True)
+    threshold = Fraction(0.3, min=0.0, max=1.0).tag(sync=True)  # eps of D1/D2: α lies in [0, 1]
+    view = Choice(VIEWS, "arcs").tag(sync=True)
     selected = traitlets.Int(None, allow_none=True).tag(sync=True)
-    weighting = traitlets.Unicode("raw").tag(sync=True)
+    weighting = Choice(WEIGHTINGS, "raw").tag(sync=True)  # and one this run holds (validator)
     hide_sinks = traitlets.Bool(False).tag(sync=True)  # Bool rejects anything but bools / 0 / 1
     label = traitlets.Unicode("").tag(sync=True)
-    segment = traitlets.Unicode("all").tag(sync=True)
-    theme = traitlets.Unicode("auto").tag(sync=True)
+    segment = Choice(SEGMENTS, "all", normalise=_segment_name).tag(sync=True)
+    theme = Choice(THEMES, "auto").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     # the current slice as base64 (bounded; bos_widget.snapshot), set once a view has asked for a
     # slice, so that a notebook saved with its widget state draws the view without a kernel
@@ -248,40 +255,21 @@ class AttentionWidget(anywidget.AnyWidget):
         self.selected = P + value - 2
 
     # ---- validation: a bad value raises and leaves the widget as it was ------------------
+    # (the trait types above refuse values outside their sets; these add what needs the run)
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict) -> int:
         value = _not_bool("layer", proposal["value"])
-        n = self._run.n_layers
-        if not 0 <= value < n:
-            raise traitlets.TraitError(f"layer must be between 0 and {n - 1}, got {value}.")
+        _checked(self._run, layer=value)
         return value
 
     @traitlets.validate("head")
     def _valid_head(self, proposal: dict) -> int:
         value = _not_bool("head", proposal["value"])
-        n = self._run.n_heads
-        if not (value == MEAN_HEAD or 0 <= value < n):
-            raise traitlets.TraitError(
-                f"head must be between 0 and {n - 1}, or -1 for the mean of heads, got {value}."
-            )
-        if self._run.summary is not None and value != MEAN_HEAD:
-            raise traitlets.TraitError(
-                f"{self._run.summary.left_out} Only head=-1 (the mean of heads) can be shown; "
-                "capture fewer tokens (max_tokens=...) to see single heads."
-            )
-        return value
-
-    @traitlets.validate("threshold")
-    def _valid_threshold(self, proposal: dict) -> float:
-        value = proposal["value"]
-        if not 0.0 <= value <= 1.0:
-            raise traitlets.TraitError(f"threshold must lie in [0, 1], got {value}.")
+        _checked(self._run, head=value)
         return value
 
     @traitlets.validate("view")
     def _valid_view(self, proposal: dict) -> str:
-        if proposal["value"] not in VIEWS:
-            raise traitlets.TraitError(f"view must be one of {VIEWS}, got {proposal['value']!r}.")
         if proposal["value"] == "arcs" and self._server.pooled:
             raise traitlets.TraitError(
                 f"The arcs view draws every query's arcs from the whole [T, T] slice, which is "
@@ -299,11 +287,8 @@ class AttentionWidget(anywidget.AnyWidget):
 
     @traitlets.validate("weighting")
     def _valid_weighting(self, proposal: dict) -> str:
-        value = proposal["value"]
-        options = self._server.weightings
-        if value not in options:
-            raise traitlets.TraitError(f"weighting must be one of {options}, got {value!r}.")
-        return value
+        _checked(self._run, weighting=proposal["value"])
+        return proposal["value"]
 
     @traitlets.validate("selected")
     def _valid_selected(self, proposal: dict) -> int | None:
@@ -317,9 +302,7 @@ class AttentionWidget(anywidget.AnyWidget):
 
     @traitlets.validate("segment")
     def _valid_segment(self, proposal: dict) -> str:
-        value = str(proposal["value"]).replace("->", "→").replace(" ", "")
-        if value not in SEGMENTS:
-            raise traitlets.TraitError(f"segment must be one of {SEGMENTS}, got {value!r}.")
+        value = proposal["value"]  # already one of SEGMENTS (the Choice trait)
         if value != "all" and self._run.meta.segment_b_start is None:
             raise traitlets.TraitError(
                 "segment filters need a sentence pair; capture with text_pair=... (or pass "
@@ -328,12 +311,6 @@ class AttentionWidget(anywidget.AnyWidget):
         if value != "all" and self._server.pooled:
             raise traitlets.TraitError(_needs_every_value("A segment filter", self._run.T))
         return value
-
-    @traitlets.validate("theme")
-    def _valid_theme(self, proposal: dict) -> str:
-        if proposal["value"] not in THEMES:
-            raise traitlets.TraitError(f"theme must be one of {THEMES}, got {proposal['value']!r}.")
-        return proposal["value"]
 
     @traitlets.observe("weighting")
     def _recolour_grid(self, change: dict) -> None:
@@ -396,6 +373,14 @@ class AttentionWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"AttentionWidget({self._run!r}, layer={self.layer}, head={self.head})"
+
+
+def _checked(run: AttentionRun, **request: Any) -> None:
+    """``checks.check_request`` (the slice server's rule too), refusing as a ``TraitError``."""
+    try:
+        check_request(run, **request)
+    except ValueError as exc:
+        raise traitlets.TraitError(str(exc)) from None
 
 
 def _not_bool(name: str, value: Any) -> Any:

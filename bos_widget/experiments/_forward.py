@@ -11,7 +11,7 @@ from (model, T, whether a BOS was added). Hooks are registered inside ``with`` a
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,9 +19,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import naming
 from ..capture import bos_added_by_tokenizer, check_text, tokenize
-from ..hooks import AttentionSite, find_attention_sites, ov_weights, per_query_head
+from ..hooks import (
+    AttentionSite,
+    ScopedHooks,
+    find_attention_sites,
+    ov_weights,
+    per_query_head,
+)
 
 
 @dataclass(frozen=True)
@@ -42,10 +47,6 @@ def encode(model: Any, tokenizer: Any, text: str, max_tokens: int | None = None)
     enc = tokenize(tokenizer, model, text, None, max_tokens)
     ids = [int(i) for i in enc["input_ids"][0].tolist()]
     return Encoded(tuple(ids), bos_added_by_tokenizer(tokenizer, ids, text))
-
-
-def model_name(model: Any) -> str:
-    return naming.model_name(model)
 
 
 def inputs_for(model: Any, ids: tuple[int, ...] | list[int], **extra: Any) -> dict[str, Any]:
@@ -79,44 +80,34 @@ def frame(rows: list[dict[str, Any]], setting: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
-@dataclass
-class Recorder:
+class Recorder(ScopedHooks):
     """Scoped hooks that copy each self-attention layer's weights (and values) per pass.
 
     Use as ``with Recorder(sites, values=True) as rec: model(**inputs)``; afterwards
     ``rec.weights[l]`` is float32 ``[H, T, T]`` and ``rec.head_values(l)`` gives
     ``f(x_k) = v_k W_O^h`` per head, ``[H, T, hidden]``. Every hook is removed on exit, also
-    when the forward raises.
+    when the forward raises (``hooks.ScopedHooks``).
     """
 
-    sites: list[AttentionSite]
-    values: bool = False
-    weights: list[np.ndarray | None] = field(default_factory=list)
-    _v: list[torch.Tensor | None] = field(default_factory=list)
-    _handles: list[Any] = field(default_factory=list)
+    def __init__(self, sites: list[AttentionSite], values: bool = False) -> None:
+        super().__init__()
+        self.sites = sites
+        self.values = values
+        self.weights: list[np.ndarray | None] = []
+        self._v: list[torch.Tensor | None] = []
 
-    def __enter__(self) -> Recorder:
+    def install(self) -> None:
         self.weights = [None] * len(self.sites)
         self._v = [None] * len(self.sites)
-        try:
-            for i, site in enumerate(self.sites):
-                self._handles.append(site.module.register_forward_hook(self._weight_hook(i)))
-                if self.values:
-                    if site.v_proj is None or site.o_proj is None:
-                        raise TypeError(
-                            f"No value or output projection found next to {site.name}; "
-                            "this experiment needs both (GPT-2, Llama, BERT families)."
-                        )
-                    self._handles.append(site.v_proj.register_forward_hook(self._value_hook(i)))
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        for i, site in enumerate(self.sites):
+            self.forward(site.module, self._weight_hook(i))
+            if self.values:
+                if site.v_proj is None or site.o_proj is None:
+                    raise TypeError(
+                        f"No value or output projection found next to {site.name}; "
+                        "this experiment needs both (GPT-2, Llama, BERT families)."
+                    )
+                self.forward(site.v_proj, self._value_hook(i))
 
     def _weight_hook(self, i: int) -> Any:
         site = self.sites[i]

@@ -32,9 +32,10 @@ from torch import nn
 from torch.nn import functional
 
 from ..capture import eager_attention
-from ..hooks import AttentionSite, ov_weights, per_query_head
+from ..hooks import AttentionSite, ScopedHooks, ov_weights, per_query_head
 from ..metrics import is_causal
-from ._forward import Recorder, encode, frame, inputs_for, model_name, self_sites
+from ..naming import model_name
+from ._forward import Recorder, encode, frame, inputs_for, self_sites
 
 # Largest attention to key 0 from a query q > 0 that still counts as "masked".
 MASK_TOLERANCE = 1e-6
@@ -68,7 +69,6 @@ def zero_first_value(model: Any, position: int = 0) -> Iterator[None]:
     the forward raises. The attention weights are unchanged.
     """
     sites = self_sites(model)
-    handles = []
 
     def make_hook(site: Any) -> Any:
         def hook(module: nn.Module, args: Any, output: Any) -> torch.Tensor:
@@ -80,15 +80,12 @@ def zero_first_value(model: Any, position: int = 0) -> Iterator[None]:
 
         return hook
 
-    try:
+    with ScopedHooks() as hooks:
         for site in sites:
             if site.v_proj is None:
                 raise TypeError(f"No value projection found next to {site.name}.")
-            handles.append(site.v_proj.register_forward_hook(make_hook(site)))
+            hooks.forward(site.v_proj, make_hook(site))
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 @contextmanager
@@ -103,7 +100,6 @@ def remove_sink_output(model: Any) -> Iterator[None]:
     """
     sites = self_sites(model)
     first_values: dict[int, torch.Tensor] = {}
-    handles = []
 
     def value_hook(i: int, site: AttentionSite) -> Any:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
@@ -127,7 +123,7 @@ def remove_sink_output(model: Any) -> Iterator[None]:
 
         return hook
 
-    try:
+    with ScopedHooks() as hooks:
         for i, site in enumerate(sites):
             inside = site.o_proj is not None and any(
                 m is site.o_proj for m in site.module.modules()
@@ -137,12 +133,9 @@ def remove_sink_output(model: Any) -> Iterator[None]:
                     f"{site.name}: remove_sink_output needs the value and output projections "
                     "inside the attention module (GPT-2 and Llama-like decoders)."
                 )
-            handles.append(site.v_proj.register_forward_hook(value_hook(i, site)))
-            handles.append(site.module.register_forward_hook(output_hook(i, site)))
+            hooks.forward(site.v_proj, value_hook(i, site))
+            hooks.forward(site.module, output_hook(i, site))
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _next_token_stats(

@@ -21,7 +21,8 @@ import torch
 
 from ..capture import eager_attention
 from ..explain.passes import residual
-from ._forward import Recorder, encode, frame, inputs_for, model_name, self_sites
+from ..naming import model_name
+from ._forward import Recorder, encode, frame, inputs_for, self_sites
 
 
 def bos_invariance(model: Any, tokenizer: Any, text_a: str, text_b: str) -> pd.DataFrame:

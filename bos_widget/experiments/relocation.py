@@ -19,13 +19,13 @@ import torch
 
 from .. import metrics
 from ..capture import bos_added_by_tokenizer, capture, eager_attention
+from ..naming import model_name
 from ._forward import (
     Encoded,
     Recorder,
     encode,
     frame,
     inputs_for,
-    model_name,
     self_sites,
 )
 

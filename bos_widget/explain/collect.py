@@ -142,7 +142,7 @@ def collect(
             f"{type(model).__name__} is an encoder-decoder model; explain() measures "
             "decoder-only or encoder-only models. Use capture() for encoder-decoder attention."
         )
-    causal = _is_causal(model, ids[:1])
+    causal = _model_is_causal(model, ids[:1])
     lm = has_lm_head(model) and causal  # a masked-LM head gives no next-token loss
     name = model_name(model)
     m = Measurements(
@@ -194,8 +194,9 @@ def collect(
     return m
 
 
-def _is_causal(model: Any, ids: torch.Tensor) -> bool:
-    """Whether the model's attention puts exactly zero above the diagonal, read from one pass."""
+def _model_is_causal(model: Any, ids: torch.Tensor) -> bool:
+    """Whether ``model`` attends causally: runs one pass and applies :func:`metrics.is_causal`
+    to every layer's weights."""
     with probe(model, True) as p:
         p.reset(weights_only=True)
         forward(model, ids, None)

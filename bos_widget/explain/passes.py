@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional
 
 from ..capture import bos_added_by_tokenizer, check_text
-from ..hooks import find_attention_sites
+from ..hooks import ScopedHooks, find_attention_sites
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,6 @@ def residual(
     output of block ``edit_layer`` in place; ``perturb(e)`` rewrites the input embeddings.
     """
     stack = blocks(model)
-    handles = []
 
     def keep(h: torch.Tensor) -> None:
         if record is not None:
@@ -121,17 +120,14 @@ def residual(
     def embed(module: nn.Module, args: Any, output: Any) -> Any:
         return perturb(output.clone())
 
-    try:
-        handles.append(stack[0].register_forward_pre_hook(pre, with_kwargs=True))
+    with ScopedHooks() as hooks:
+        hooks.forward_pre(stack[0], pre, with_kwargs=True)
         for i, block in enumerate(stack):
-            handles.append(block.register_forward_hook(post(i)))
+            hooks.forward(block, post(i))
         if perturb is not None:
             embeddings: Any = getattr(model, "get_input_embeddings")()  # noqa: B009 - typed loosely
-            handles.append(embeddings.register_forward_hook(embed))
+            hooks.forward(embeddings, embed)
         yield
-    finally:
-        for h in handles:
-            h.remove()
 
 
 def forward(model: Any, ids: torch.Tensor, keep: int | None) -> torch.Tensor | None:

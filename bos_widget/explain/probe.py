@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..hooks import find_attention_sites, ov_weights
+from ..hooks import attention_implementation, find_attention_sites, ov_weights
 
 NAME = "bos_widget_probe"
 EDITS = ("mask", "remove_zero", "remove_mean", "zero_value")
@@ -227,22 +227,21 @@ def probe(model: Any, causal: bool) -> Iterator[Probe]:
         layer_of={id(s.module): i for i, s in enumerate(sites)},
         causal=causal,
     )
-    before = getattr(model.config, "_attn_implementation", None) or "eager"
     _register()
-    try:
-        model.set_attn_implementation(NAME)
-    except (AttributeError, KeyError, ValueError) as exc:
-        raise TypeError(
+
+    def refused(exc: Exception) -> Exception:
+        return TypeError(
             f"{type(model).__name__} does not route attention through transformers' "
             "AttentionInterface, so explain() cannot measure it; capture() and sink_report() "
             f"still work for this model. ({exc})"
-        ) from exc
-    token = _ACTIVE.set(state)
-    try:
-        yield state
-    finally:
-        _ACTIVE.reset(token)
-        model.set_attn_implementation(before)
+        )
+
+    with attention_implementation(model, NAME, refused):
+        token = _ACTIVE.set(state)
+        try:
+            yield state
+        finally:
+            _ACTIVE.reset(token)
 
 
 def _heads_of(site: Any) -> int:

@@ -366,7 +366,11 @@ def test_theme_is_validated(shown):
         ({"sentence_b_start": 8}, ValueError, "between 1 and 7"),
         ({"sentence_b_start": 0}, ValueError, "between 1 and 7"),
         ({"layer": 1, "include_layers": [0]}, ValueError, r"layer 1 is not among .*\[0\]"),
-        ({"include_layers": [2]}, ValueError, "include_layers must hold layers between 0 and 1"),
+        (
+            {"include_layers": [2]},
+            ValueError,
+            "include_layers must be a non-empty subset of \\[0, 1\\], got \\[2\\]",
+        ),
         ({"heads": [4]}, ValueError, r"heads \[4\] are not among"),
         ({"encoder_tokens": ["a"]}, ValueError, "not both"),
         ({"tokens": TOKENS[:5]}, ValueError, "8 positions but 5 tokens"),
