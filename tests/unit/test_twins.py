@@ -1,0 +1,49 @@
+"""Twins (tests): Python rules that have a TypeScript twin read the same JSON fixtures.
+
+js/test/twins.test.ts reads the same files; a case that one side gets wrong fails there too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from bos_widget import AttentionWidget, figure
+from bos_widget.adapters import run_from_attentions
+from bos_widget.tokens import readable
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def _load(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def test_readable_tokens_match_the_shared_fixture():
+    for case in _load("tokens.json")["cases"]:
+        assert readable(case["token"]) == case["label"], case
+
+
+def test_figure_labels_print_the_shared_readable_label():
+    for case in _load("tokens.json")["cases"]:
+        assert figure.label(case["token"], width=100) == case["label"], case
+
+
+def _ts_meta_keys() -> set[str]:
+    src = (ROOT / "js" / "src" / "types.ts").read_text(encoding="utf-8")
+    body = re.search(r"export interface Meta \{(.*?)\n\}", src, re.S)
+    assert body, "js/src/types.ts has no `export interface Meta { ... }`"
+    return set(re.findall(r"^  (\w+)\??:", body.group(1), re.M))
+
+
+def test_ts_meta_type_carries_every_field_python_sends():
+    A = np.full((2, 3, 4, 5), 0.2, np.float32)
+    run = run_from_attentions(A, list("abcde"), query_tokens=["<s>", "x", "y", "z"])
+    sent = set(AttentionWidget(run).meta)  # every key, optional ones as null; query_tokens too
+    sent |= {"layer_ids", "head_ids"}  # compat.py adds these to bertviz-style widgets
+    missing = sent - _ts_meta_keys()
+    assert not missing, f"add {sorted(missing)} to `interface Meta` in js/src/types.ts"
