@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bos_widget import AttentionWidget, figure
+from bos_widget import AttentionWidget, codec, figure, metrics, slices, widget
 from bos_widget.adapters import run_from_attentions
 from bos_widget.tokens import readable
 
@@ -47,3 +47,21 @@ def test_ts_meta_type_carries_every_field_python_sends():
     sent |= {"layer_ids", "head_ids"}  # compat.py adds these to bertviz-style widgets
     missing = sent - _ts_meta_keys()
     assert not missing, f"add {sorted(missing)} to `interface Meta` in js/src/types.ts"
+
+
+def test_shared_constants_fixture_equals_the_python_values():
+    """Python is the source of tests/fixtures/constants.json; vitest checks TypeScript against it."""
+    shared = _load("constants.json")
+    shared.pop("about")
+    assert shared == {
+        "TOP_P": figure.TOP_P,
+        "MAX_ARCS_PER_QUERY": figure.MAX_ARCS,
+        "MIN_SUPPORT": metrics.MIN_SUPPORT,
+        "GAMMA": figure.GAMMA,
+        "CODEC_VERSION": codec.VERSION,
+        "FLAG_LOWER": codec.FLAG_LOWER,
+        "SEGMENTS": list(widget.SEGMENTS),
+        "VIEWS": list(widget.VIEWS),
+        "WEIGHTINGS": list(slices.WEIGHTINGS),
+        "THEMES": list(widget.THEMES),
+    }
