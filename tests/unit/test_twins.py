@@ -50,7 +50,7 @@ def test_ts_meta_type_carries_every_field_python_sends():
 
 
 def test_shared_constants_fixture_equals_the_python_values():
-    """Python is the source of tests/fixtures/constants.json; vitest checks TypeScript against it."""
+    """Python is the source of tests/fixtures/constants.json; vitest checks TypeScript on it."""
     shared = _load("constants.json")
     shared.pop("about")
     assert shared == {
@@ -65,3 +65,35 @@ def test_shared_constants_fixture_equals_the_python_values():
         "WEIGHTINGS": list(slices.WEIGHTINGS),
         "THEMES": list(widget.THEMES),
     }
+
+
+def _close(got, want) -> bool:
+    return np.allclose(np.asarray(got, np.float64), np.asarray(want, np.float64), atol=1e-6)
+
+
+def test_arc_pruning_matches_the_shared_fixture():
+    for case in _load("twins.json")["arcs"]:
+        got = figure.arcs(np.asarray(case["matrix"], np.float32))
+        assert [(q, k) for q, k, _ in got] == [(q, k) for q, k, _ in case["arcs"]], case
+        assert _close([w for *_, w in got], [w for *_, w in case["arcs"]])
+
+
+def test_hide_sinks_matches_the_shared_fixture():
+    for case in _load("twins.json")["hide"]:
+        m, sinks = np.asarray(case["matrix"], np.float32), np.asarray(case["sinks"], bool)
+        assert _close(figure._hide(m, sinks), case["hidden"]), case
+
+
+def test_sentence_segments_match_the_shared_fixture():
+    seg = _load("twins.json")["segments"]
+    m = np.asarray(seg["matrix"], np.float32)
+    for case in seg["cases"]:
+        got = figure._segment(m, case["segment"], case["b"])
+        assert (got is None) == (case["kept"] is None), case
+        assert got is None or _close(got, case["kept"]), case
+
+
+def test_sink_scores_match_the_shared_fixture():
+    for case in _load("twins.json")["scores"]:
+        m = np.asarray(case["matrix"], np.float32)
+        assert _close(metrics.sink_scores(m, case["causal"]), case["alpha"]), case
