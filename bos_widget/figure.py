@@ -81,10 +81,11 @@ def label(token: str, width: int = 14) -> str:
 
 
 def _hide(matrix: np.ndarray, sinks: np.ndarray) -> np.ndarray:
-    """Sink columns removed and rows renormalised (as js/src/sinks.ts hideSinks)."""
+    """Sink columns removed and rows renormalised, a row left with mass <= 1e-9 all zeros (as
+    js/src/sinks.ts hideSinks; shared cases: tests/fixtures/twins.json)."""
     out = np.where(sinks[None, :], 0.0, matrix).astype(np.float32)
     total = out.sum(axis=1, keepdims=True)
-    return np.divide(out, total, out=np.zeros_like(out), where=total > 0)
+    return np.divide(out, total, out=np.zeros_like(out), where=total > 1e-9)
 
 
 def _segment(matrix: np.ndarray, segment: str, b: int | None) -> np.ndarray | None:

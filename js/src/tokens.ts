@@ -3,16 +3,20 @@
 // Token text is data: it is only ever written with textContent, never parsed as markup.
 
 /**
- * Make a token readable: leading byte-level space marks (Ġ, ▁ or a real space) become ␣,
- * newlines (Ċ or \n) become ↵, tabs ⇥, carriage returns ␍; an empty token shows as ∅.
+ * Make a token readable, the twin of Python's tokens.readable (shared cases:
+ * tests/fixtures/tokens.json): every space becomes ␣ (leading, interior or trailing: all are
+ * characters of the token), newlines ↵, tabs ⇥, carriage returns ␍; an empty token shows as ∅.
+ * Vocabulary markers (Ġ, ▁, Ċ) are left alone: the kernel already decoded them
+ * (tokens.display_tokens), and on decoded text they are letters (Maltese "Ġ", "Ċ").
  */
 export function displayToken(tok: string): string {
   if (tok.length === 0) return "∅";
-  const lead = /^[Ġ▁ ]+/.exec(tok);
-  let s = lead ? "␣".repeat(lead[0].length) + tok.slice(lead[0].length) : tok;
-  s = s.replace(/[Ċ\n]/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "␍");
+  const s = tok.replace(WHITESPACE, (c) => WHITESPACE_MARKS[c] ?? c);
   return s.replace(INVISIBLE, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase()}⟩`);
 }
+
+const WHITESPACE_MARKS: Record<string, string> = { " ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍" };
+const WHITESPACE = /[ \n\t\r]/g;
 
 /**
  * Characters that would reorder or hide text: bidi embeddings, overrides and isolates, marks,

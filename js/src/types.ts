@@ -11,8 +11,12 @@ export interface Meta {
   causal: boolean;
   bos_added: boolean;
   first_token: string;
+  /** "self", or "cross" for a decoder's cross-attention (RunMeta.role). */
+  role?: string;
   n_layers: number;
   n_heads: number;
+  /** Key/value heads (grouped-query attention shares them; RunMeta.n_kv_heads, 0 unknown). */
+  n_kv_heads?: number;
   T: number;
   weightings: string[];
   /** Set in summary mode: a sentence saying what was not kept (only head means are served). */
@@ -43,6 +47,10 @@ export interface Meta {
    * `tokens` trait holds the encoder's (the keys) and slices are [query_tokens.length, T].
    */
   query_tokens?: string[];
+  /** bertviz compatibility (compat.py): the original layer numbers of a layer subset. */
+  layer_ids?: number[];
+  /** bertviz compatibility (compat.py): the original head numbers of a head subset. */
+  head_ids?: number[];
 }
 
 /** The synced traits. `head = -1` means "mean of heads"; `selected` is a token index. */
