@@ -13,7 +13,7 @@ export interface PageData {
   state: Traits;
   /**
    * "layer|head|weighting" -> the reply message and its bytes (base64), as the `snapshot`
-   * trait holds one (export.Snapshot); `slot`: the sink slot's column (learned sink logits)
+   * trait holds one (the Python Snapshot TypedDict); `slot`: the sink slot column (sink logits)
    */
   slices: Record<string, { reply: Record<string, unknown>; data: string; slot?: string }>;
   /** what was left out of the export, as a sentence (shown when such a slice is asked for) */
