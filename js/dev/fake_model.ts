@@ -1,12 +1,13 @@
-// Dev harness: an in-page stand-in for the Python side. It implements the anywidget model
-// API, synthesises attention (most heads sink on token 0, some local/diagonal/previous-token,
-// early layers diffuse), answers slice requests with BOSW bytes after a short latency, and
-// renders the real widget. URL parameters: T, view, theme=dark, causal=0, views=2, latency.
+// Dev harness: an in-page stand-in for the Python side (a StandInModel, as in the exported
+// page) that synthesises attention (most heads sink on token 0, some local/diagonal/previous-
+// token, early layers diffuse), answers slice requests with BOSW bytes after a short latency,
+// and renders the real widget. URL parameters: T, view, theme=dark, causal=0, views=2, latency.
 
 import { encode } from "../src/codec";
 import widget from "../src/index";
 import { sinkScores } from "../src/sinks";
-import type { Meta, RenderProps, SliceRequest, Traits, WidgetModel } from "../src/types";
+import { StandInModel } from "../src/standin";
+import type { Meta, RenderProps, SliceRequest, Traits } from "../src/types";
 
 type Kind = "sink" | "local" | "diag" | "prev" | "diffuse";
 
@@ -100,46 +101,14 @@ function normWeighted(A: Float32Array, T: number): Float32Array {
   return out;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: handlers of every signature live in one map
-type Cb = (...args: any[]) => void;
-
-export class FakeModel implements WidgetModel {
-  private readonly state: Traits;
-  private readonly handlers = new Map<string, Set<Cb>>();
+export class FakeModel extends StandInModel {
   readonly sent: SliceRequest[] = [];
 
   constructor(
     state: Traits,
     private readonly latency: number,
   ) {
-    this.state = state;
-  }
-
-  get<K extends keyof Traits>(name: K): Traits[K] {
-    return this.state[name];
-  }
-
-  set<K extends keyof Traits>(name: K, value: Traits[K]): void {
-    if (JSON.stringify(this.state[name]) === JSON.stringify(value)) return;
-    this.state[name] = value;
-    this.emit(`change:${name}`);
-  }
-
-  save_changes(): void {}
-
-  on(event: string, cb: Cb): void {
-    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
-    this.handlers.get(event)?.add(cb);
-  }
-
-  off(event?: string | null, cb?: Cb | null): void {
-    if (!event) this.handlers.clear();
-    else if (!cb) this.handlers.delete(event);
-    else this.handlers.get(event)?.delete(cb);
-  }
-
-  emit(event: string, ...args: unknown[]): void {
-    for (const cb of [...(this.handlers.get(event) ?? [])]) cb(...args);
+    super(state);
   }
 
   send(content: SliceRequest): void {
@@ -147,13 +116,7 @@ export class FakeModel implements WidgetModel {
     setTimeout(() => this.reply(content), this.latency);
   }
 
-  listenerCount(): number {
-    let n = 0;
-    for (const s of this.handlers.values()) n += s.size;
-    return n;
-  }
-
-  /** The Python side: compute and push one slice (also usable for unsolicited prefetch). */
+  /** The Python side: compute one slice and send it, as SliceServer.reply does. */
   reply({ layer, head, weighting }: Omit<SliceRequest, "kind">): void {
     const { T, causal, n_heads } = this.state.meta;
     if (layer < 0 || layer >= this.state.meta.n_layers) {

@@ -1,58 +1,37 @@
 // Standalone page entry (exported HTML): reads the run embedded as JSON in the page, stands in
-// for the kernel with a tiny model that implements the anywidget model API and answers slice
-// requests from the embedded bytes, and renders the same widget. Nothing is fetched.
+// for the kernel with a model (standin.ts) that answers slice requests from the embedded
+// bytes, and renders the same widget. Nothing is fetched.
 
 import widget from "./index";
 import { base64Bytes } from "./snapshot";
-import type { Bytes, RenderProps, SliceRequest, Traits, WidgetModel } from "./types";
+import { StandInModel } from "./standin";
+import type { Bytes, RenderProps, SliceRequest, Traits } from "./types";
 
-/** The JSON the Python exporter embeds (bos_widget/export.py, `_page_data`). */
+/** The JSON the Python exporter embeds (bos_widget/export.py, `page_data`). */
 export interface PageData {
+  /** the widget's synced traits (not the snapshot), opening on an exported slice */
   state: Traits;
-  /** "layer|head|weighting" -> the reply message and its bytes (base64) */
+  /**
+   * "layer|head|weighting" -> the reply message and its bytes (base64), as the `snapshot`
+   * trait holds one (the Python Snapshot TypedDict); `slot`: the sink slot column (sink logits)
+   */
   slices: Record<string, { reply: Record<string, unknown>; data: string; slot?: string }>;
   /** what was left out of the export, as a sentence (shown when such a slice is asked for) */
   omitted: string;
   title: string;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: handlers of every signature live in one map
-type Cb = (...args: any[]) => void;
-
-export class EmbeddedModel implements WidgetModel {
-  private readonly handlers = new Map<string, Set<Cb>>();
-
-  constructor(private readonly data: PageData) {}
-
-  get<K extends keyof Traits>(name: K): Traits[K] {
-    return this.data.state[name];
+/** Answers slice requests from the page's embedded bytes, asynchronously as a kernel would. */
+export class EmbeddedModel extends StandInModel {
+  constructor(private readonly data: PageData) {
+    super(data.state);
   }
 
-  set<K extends keyof Traits>(name: K, value: Traits[K]): void {
-    if (JSON.stringify(this.data.state[name]) === JSON.stringify(value)) return;
-    this.data.state[name] = value;
-    this.emit(`change:${name}`);
-    // the view may not ask again for a slice it asked for as a prefetch: say so here
-    const { layer, head, weighting } = this.data.state;
+  /** The view may not ask again for a slice it asked for as a prefetch: say so here. */
+  protected changed(name: keyof Traits): void {
+    const { layer, head, weighting } = this.state;
     const shown = { kind: "request" as const, layer, head, weighting };
     if (["layer", "head", "weighting"].includes(name) && !this.slice(shown)) this.missing(shown);
-  }
-
-  save_changes(): void {}
-
-  on(event: string, cb: Cb): void {
-    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
-    this.handlers.get(event)?.add(cb);
-  }
-
-  off(event?: string | null, cb?: Cb | null): void {
-    if (!event) this.handlers.clear();
-    else if (!cb) this.handlers.delete(event);
-    else this.handlers.get(event)?.delete(cb);
-  }
-
-  private emit(event: string, ...args: unknown[]): void {
-    for (const cb of [...(this.handlers.get(event) ?? [])]) cb(...args);
   }
 
   private slice(r: SliceRequest) {
@@ -71,7 +50,7 @@ export class EmbeddedModel implements WidgetModel {
    */
   send(content: SliceRequest): void {
     const hit = this.slice(content);
-    const s = this.data.state;
+    const s = this.state;
     if (!hit) {
       const shown = s.layer === content.layer && s.head === content.head;
       if (shown && s.weighting === content.weighting) this.missing(content);

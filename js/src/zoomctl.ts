@@ -32,11 +32,6 @@ export class ZoomControl {
     return this.zoom ?? fullRegion(T);
   }
 
-  /** " · zoom: queries a–b, keys c–d of T = n" for titles when zoomed in the matrix view. */
-  suffix(matrix: boolean, T: number): string {
-    return this.zoom && matrix ? ` · zoom: ${regionText(this.zoom, T)}` : "";
-  }
-
   /**
    * Caption under the figure: the visible range (matrix view), how the cells were pooled
    * (pooled runs: "max-pooled blocks of 4 × 4 tokens") and the quantisation note.
