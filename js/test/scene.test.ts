@@ -25,7 +25,7 @@ const CROSS = JSON.parse(
   arcs: [number, number, number][];
 };
 
-const TOKENS = ["<s>", "Ġa", "Ġb", "Ċ", "d"];
+const TOKENS = ["<s>", " a", " b", "\n", "d"]; // as the kernel sends them (decoded text)
 
 /** The view state of a 5-token causal run, as viewState reads it from these traits. */
 function state(traits: Partial<Traits> = {}, meta: Partial<Meta> = {}): ViewState {
@@ -216,7 +216,7 @@ describe("a cross-attention slice (tests/fixtures/cross.json)", () => {
   const s = (traits: Partial<Traits> = {}) =>
     state(
       { tokens: keys, layer: 0, head: -1, selected: 1, ...traits },
-      { causal: false, T: c.Tk, query_tokens: ["Ġx", "y", "z"] },
+      { causal: false, T: c.Tk, query_tokens: [" x", "y", "z"] },
     );
 
   it("scores each encoder key over the decoder queries and shares as pytest does", () => {
@@ -236,7 +236,7 @@ describe("a cross-attention slice (tests/fixtures/cross.json)", () => {
     expect(sc.caption.matrix).toBe(false);
     expect(sc.strip.selected).toBe(-1);
     expect(sc.figure.queryLabels).toEqual(["␣x", "y", "z"]);
-    expect(sc.readout.queryTokens).toEqual(["Ġx", "y", "z"]);
+    expect(sc.readout.queryTokens).toEqual([" x", "y", "z"]);
   });
 
   it("hides sinks as pytest does", () => {
