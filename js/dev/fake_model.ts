@@ -6,7 +6,7 @@
 import { encode } from "../src/codec";
 import widget from "../src/index";
 import { sinkScores } from "../src/sinks";
-import type { Meta, RenderProps, SliceRequest, Traits, WidgetModel } from "../src/types";
+import type { Meta, RenderProps, Settled, SliceRequest, Traits, WidgetModel } from "../src/types";
 
 type Kind = "sink" | "local" | "diag" | "prev" | "diffuse";
 
@@ -142,7 +142,8 @@ export class FakeModel implements WidgetModel {
     for (const cb of [...(this.handlers.get(event) ?? [])]) cb(...args);
   }
 
-  send(content: SliceRequest): void {
+  send(content: SliceRequest | Settled): void {
+    if (content.kind !== "request") return;
     this.sent.push(content);
     setTimeout(() => this.reply(content), this.latency);
   }

@@ -453,6 +453,7 @@ function render({ model, el: host }: RenderProps): () => void {
     unbindCanvas();
     zoom.dispose();
     clearTimeout(soon);
+    client.reset(); // its prefetch and settle timers
     win?.cancelAnimationFrame(frame);
     root.remove();
   };

@@ -4,7 +4,7 @@
 
 import widget from "./index";
 import { base64Bytes } from "./snapshot";
-import type { Bytes, RenderProps, SliceRequest, Traits, WidgetModel } from "./types";
+import type { Bytes, RenderProps, Settled, SliceRequest, Traits, WidgetModel } from "./types";
 
 /** The JSON the Python exporter embeds (bos_widget/export.py, `_page_data`). */
 export interface PageData {
@@ -69,7 +69,8 @@ export class EmbeddedModel implements WidgetModel {
    * Answer a slice request from the embedded bytes, asynchronously as a kernel would. A slice
    * the page does not hold gets an error only when it is the view shown (not for prefetches).
    */
-  send(content: SliceRequest): void {
+  send(content: SliceRequest | Settled): void {
+    if (content.kind !== "request") return; // "settled" keeps a kernel's snapshot: none here
     const hit = this.slice(content);
     const s = this.data.state;
     if (!hit) {
