@@ -2,7 +2,8 @@
 
 ``side_by_side`` runs the others it needs (Python side, browser, capture, long inputs) and
 prints one table; each can also be run alone by name. ``factors_long`` (T = 8192 and
-16,384, ~15 minutes) runs only by name or with ``BOSW_BENCH_LONG=1``.
+16,384, ~15 minutes) runs only by name or with ``BOSW_BENCH_LONG=1``. ``switch`` measures
+bos_widget's switches alone (latency and bytes on the wire) at ``BOSW_BENCH_T`` (default 1024).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from . import (
     factor_bench,
     long_bench,
     side_by_side,
+    switch_bench,
     transport_bench,
 )
 
@@ -26,6 +28,7 @@ BENCHES = {
     "long": long_bench.main,
     "factors": factor_bench.main,
     "factors_long": factor_bench.main_long,
+    "switch": switch_bench.main,
 }
 
 

@@ -11,7 +11,10 @@ For each tool and T, a notebook of three cells runs in a fresh kernel:
 Measured in the page: time from Shift+Enter on cell 2 to the cell finishing (its prompt shows
 a number) and to the first paint (bos_widget: the root's ``data-painted`` is set by the paint
 of a slice; bertviz: its SVG holds the tokens); then layer and head switch latency, from the
-control's event to the repaint, over at least 50 switches each.
+control's event to the repaint, over at least 50 switches each; and the bytes the page's
+websocket receives per switch (Chrome's ``Network.webSocketFrameReceived`` events, counted
+from the first switch of a kind to a second after its last, over the number of switches), next
+to the size of one slice as the kernel encodes it.
 
 bertviz loads require.js, d3 and jQuery from cdnjs; no machine here reaches it. The browser
 answers those URLs from ``benchmarks/vendor`` (npm packages at the versions bertviz asks for;
@@ -20,6 +23,7 @@ jQuery 2.0.0 is not on npm, 2.1.0 stands in), installed by ``make bench``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import statistics
@@ -116,6 +120,8 @@ BOS_SWITCH_JS = """async ([which, value]) => {
   return performance.now() - t0;
 }"""
 
+PAINT_MS_JS = "() => document.querySelector('[data-testid=\"bosw-root\"]').dataset.paintMs || -1"
+
 # bertviz redraws synchronously inside its handlers; the next frame shows the result
 BERTVIZ_SWITCH_JS = """async ([which, value]) => {
   const root = document.querySelector('[id^="bertviz-"]');
@@ -159,19 +165,63 @@ def _serve_cdn(page) -> None:
     page.route("https://cdnjs.cloudflare.com/**", handle)
 
 
-def _switches(page, tool: str, n_layers: int = 30, n_heads: int = 9) -> dict:
+class WireCounter:
+    """Bytes of every websocket frame the page receives (Chrome DevTools protocol events)."""
+
+    def __init__(self, context, page) -> None:
+        self.bytes = 0
+        self.frames = 0
+        self._cdp = context.new_cdp_session(page)
+        self._cdp.on("Network.webSocketFrameReceived", self._frame)
+        self._cdp.send("Network.enable")
+
+    def _frame(self, event: dict) -> None:
+        response = event.get("response", {})
+        payload = response.get("payloadData", "")
+        if response.get("opcode") == 2:  # binary frames come base64-encoded
+            self.bytes += len(base64.b64decode(payload))
+        else:
+            self.bytes += len(payload.encode("utf-8"))
+        self.frames += 1
+
+
+def _per_switch(page, wire: WireCounter | None, start: int, n: int) -> float | None:
+    """Bytes per switch since ``start``, after a second for trailing replies (prefetches)."""
+    if wire is None:
+        return None
+    page.wait_for_timeout(1000)
+    return (wire.bytes - start) / n
+
+
+def _switches(
+    page, tool: str, n_layers: int = 30, n_heads: int = 9, wire: WireCounter | None = None
+) -> dict:
     js = BOS_SWITCH_JS if tool == "bos_widget" else BERTVIZ_SWITCH_JS
     order = [(7 * i + 3) % n_layers for i in range(n_layers)]  # a spread: each layer once
     layers = (order * 2)[:LAYER_SWITCHES]
     first, again = [], []
+    start = wire.bytes if wire else 0
+    paint: list[float] = []  # bos_widget: the canvas work of each switch's last paint
+    times: list[float] = []  # in the order switched
     for i, layer in enumerate(layers):
-        (again if layer in layers[:i] else first).append(page.evaluate(js, ["layer", layer]))
+        times.append(page.evaluate(js, ["layer", layer]))
+        (again if layer in layers[:i] else first).append(times[-1])
+        if tool == "bos_widget":
+            paint.append(float(page.evaluate(PAINT_MS_JS)))
+    layer_bytes = _per_switch(page, wire, start, len(layers))
+    start = wire.bytes if wire else 0
     heads = [page.evaluate(js, ["head", h % n_heads]) for h in range(HEAD_SWITCHES)]
+    head_bytes = _per_switch(page, wire, start, HEAD_SWITCHES)
     return {
         "layer": _stats(first + again),
         "layer_first_visit": _stats(first),
         "layer_revisit": _stats(again),
         "head": _stats(heads),
+        "layer_times_ms": times,
+        "layer_paint_ms": paint,
+        "head_times_ms": heads,
+        "layer_bytes_per_switch": layer_bytes,
+        "head_bytes_per_switch": head_bytes,
     }
 
 
@@ -183,6 +233,7 @@ def measure_one(browser, server, tool: str, T: int) -> dict:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(jp.UI_TIMEOUT_MS)
     page = context.new_page()
+    wire = WireCounter(context, page) if tool == "bos_widget" else None
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     _serve_cdn(page)
@@ -212,10 +263,12 @@ def measure_one(browser, server, tool: str, T: int) -> dict:
             paint_after_cell_s=(bench["paint"] - bench["done"]) / 1000,
         )
         jp.wait_kernel_idle(page, timeout_ms=jp.RENDER_TIMEOUT_MS)
-        result.update(_switches(page, tool))
+        result.update(_switches(page, tool, wire=wire))
         mem = jp.execute(
             page, "{'python_s': python_s, 'hwm_kb': _kb('VmHWM'), 'before_kb': rss_before}"
         )
+        if tool == "bos_widget":  # one slice as it travels (the layer the view opened on)
+            result["slice_bytes"] = jp.execute(page, "len(w._server.encoded(w.layer, 0))")
         assert isinstance(mem, dict)
         result.update(
             python_s=mem["python_s"],

@@ -90,6 +90,16 @@ class SliceRequest(_RegionRequest):
     weighting: Weighting
 
 
+class Settled(TypedDict):
+    """The view has shown this whole slice for a while (twin: ``Settled`` in
+    ``js/src/types.ts``); the widget then keeps it as the ``snapshot`` trait. No reply."""
+
+    kind: Literal["settled"]
+    layer: int
+    head: int
+    weighting: Weighting
+
+
 class TokenStats(TypedDict):
     """Per-token numbers of one (layer, head), sent with each slice (4 significant digits).
 

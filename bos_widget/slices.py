@@ -20,6 +20,7 @@ first-token sink scores. No torch, no ipywidgets.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import cast
 
@@ -48,6 +49,9 @@ MAX_CELLS = 2048 * 2048
 # budget, so that later switches find them ready. SmolLM2 at T = 1024: all 300 in 150 MB.
 # Pooled runs warm the whole region at POOL_BINS: 0.5 MB each in uint8.
 WARM_BUDGET_BYTES = 256 * 2**20
+# The warming thread waits while the view is asking: it starts a slice only once no request
+# has come for this long, so that it never competes with a slice the user is waiting for.
+WARM_YIELD_S = 0.3
 # Bytes of float32 rows read at once when a sink score is summed from exact rows (norm
 # weighting, pooled runs): 1024 rows at T = 8192
 _ROWS_BYTES = 32 * 2**20
@@ -101,6 +105,7 @@ class SliceServer:
         self._byte_budget = WARM_BUDGET_BYTES
         self._lock = threading.Lock()  # the cache is shared with the warming thread
         self._warmer: threading.Thread | None = None
+        self._last_request = 0.0  # time.monotonic() of the latest reply (warming yields to it)
         self._grids: dict[str, list[list[float]]] = {}
         self._alphas: dict[tuple[int, int, str], bytes] = {}
         self._scores: np.ndarray | None = None  # run.sink_scores(), read once
@@ -196,8 +201,10 @@ class SliceServer:
         """Encode raw slices in a background thread, nearest to ``(layer, head)`` first (means
         of heads before single heads), until the cache holds ``WARM_BUDGET_BYTES``; above
         ``POOL_ABOVE_T`` the whole region pooled to ``POOL_BINS`` (what the view asks for
-        first), never a whole ``[T, T]`` slice. Started once; returns the thread (``None``
-        when already started)."""
+        first), never a whole ``[T, T]`` slice. It starts a slice only once no request has
+        come for ``WARM_YIELD_S``: a slice the user waits for never shares the CPU with one
+        encoded on speculation. Started once; returns the thread (``None`` when already
+        started)."""
         with self._lock:
             if self._warmer is not None:
                 return None
@@ -216,6 +223,8 @@ class SliceServer:
 
     def _warm_all(self, order: list[tuple[int, int]]) -> None:
         for layer, head in order:
+            while (quiet := time.monotonic() - self._last_request) < WARM_YIELD_S:
+                time.sleep(WARM_YIELD_S - quiet)
             with self._lock:
                 full = self._cache_bytes >= self._byte_budget
             if full:
@@ -341,6 +350,7 @@ class SliceServer:
 
         Raises ``ValueError`` (with a sentence for the user) when the request is invalid.
         """
+        self._last_request = time.monotonic()
         key = self.key(layer, head, weighting, queries, keys, bins, pool)
         blob, bound = self._encoded(key)
         content: codec.SliceReply = {
@@ -361,6 +371,7 @@ class SliceServer:
             content["pool"] = cast(codec.Pool, how)
             buffers.append(self._alpha_blob(layer, head, weighting))
         self._add_slot(content, buffers, key)
+        self._last_request = time.monotonic()
         return content, buffers
 
     def _add_slot(self, content: codec.SliceReply, buffers: list[bytes], key: Key) -> None:

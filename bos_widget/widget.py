@@ -327,6 +327,9 @@ class AttentionWidget(anywidget.AnyWidget):
             self.send({"kind": "error", "message": str(exc)})
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("kind") == "settled":
+            self._settled(content)
+            return
         if not isinstance(content, dict) or content.get("kind") != "request":
             return
         try:
@@ -343,19 +346,35 @@ class AttentionWidget(anywidget.AnyWidget):
             return
         self.send(dict(reply), buffers=buffers)
         self._server.warm(layer, head)  # once: later switches find their slices encoded
-        if region:  # a block of a long input: the snapshot keeps whole slices only
+        if region or self._snapshot_live:  # the snapshot keeps whole slices; later ones: settled
             return
         if (layer, head, weighting) == (self.layer, self.head, self.weighting):
             self._snapshot_live = True
             self._update_snapshot()
 
+    # The snapshot costs bytes on every update (the slice again, as base64), so it is not sent
+    # on every switch: the view's first slice sets it, then the view says when it has settled
+    # on one ("settled", after a second or so still); a layer, head or weighting set from
+    # Python updates it at once. Once it has not fitted (it is bounded; the size depends only
+    # on T and the encoding), it is never computed again.
     _snapshot_live = False
+    _snapshot_fits = True
+
+    def _settled(self, content: dict) -> None:
+        shown = (content.get("layer"), content.get("head"), content.get("weighting"))
+        if self._snapshot_live and shown == (self.layer, self.head, self.weighting):
+            self._update_snapshot(force=True)
 
     @traitlets.observe("layer", "head", "weighting")
-    def _update_snapshot(self, _change: Any = None) -> None:
-        if not self._snapshot_live:
+    def _update_snapshot(self, _change: Any = None, force: bool = False) -> None:
+        if not (self._snapshot_live and self._snapshot_fits):
+            return
+        # ipywidgets holds the view's values here while it applies them: the view's own
+        # switches wait for "settled"
+        if not force and {"layer", "head", "weighting"} & set(self._property_lock):
             return
         snap = slice_snapshot(self._server, self.layer, self.head, self.weighting)
+        self._snapshot_fits = snap is not None
         self.snapshot = dict(snap) if snap is not None else {}
 
     # ---- export --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { encode } from "../src/codec";
 import widget from "../src/index";
 import { sinkScores } from "../src/sinks";
 import { StandInModel } from "../src/standin";
-import type { Meta, RenderProps, SliceRequest, Traits } from "../src/types";
+import type { Meta, RenderProps, Settled, SliceRequest, Traits } from "../src/types";
 
 type Kind = "sink" | "local" | "diag" | "prev" | "diffuse";
 
@@ -111,7 +111,8 @@ export class FakeModel extends StandInModel {
     super(state);
   }
 
-  send(content: SliceRequest): void {
+  send(content: SliceRequest | Settled): void {
+    if (content.kind !== "request") return;
     this.sent.push(content);
     setTimeout(() => this.reply(content), this.latency);
   }

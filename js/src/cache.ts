@@ -1,4 +1,5 @@
-// Cache: a bounded LRU of decoded slices plus the set of requests in flight (de-duplication).
+// Cache: an LRU of decoded slices bounded in entries and in bytes, plus the set of requests in
+// flight (de-duplication).
 
 /** What a pooled request asks for: a region and the blocks a side (null: every position). */
 export interface Spec {
@@ -19,13 +20,27 @@ export function sliceKey(layer: number, head: number, weighting: string, spec?: 
   return `${base}|${spec.q0}-${spec.q1}|${spec.k0}-${spec.k1}|${spec.bins ?? "exact"}`;
 }
 
-/** Least-recently-used map with a fixed capacity. */
+/**
+ * Least-recently-used map holding at most `capacity` entries and, when `sizeOf` is given, at
+ * most `maxBytes` bytes (as `sizeOf` tells them at `set`); the newest entry always stays.
+ */
 export class LRU<V> {
   private readonly map = new Map<string, V>();
-  constructor(readonly capacity: number) {}
+  private readonly sizes = new Map<string, number>();
+  private total = 0;
+  constructor(
+    readonly capacity: number,
+    readonly maxBytes = Number.POSITIVE_INFINITY,
+    private readonly sizeOf: (v: V) => number = () => 0,
+  ) {}
 
   get size(): number {
     return this.map.size;
+  }
+
+  /** Bytes held, as `sizeOf` counted them. */
+  get bytes(): number {
+    return this.total;
   }
 
   has(key: string): boolean {
@@ -43,16 +58,26 @@ export class LRU<V> {
   }
 
   set(key: string, value: V): void {
-    this.map.delete(key);
+    this.delete(key);
+    const n = this.sizeOf(value);
     this.map.set(key, value);
-    while (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next().value as string;
-      this.map.delete(oldest);
+    this.sizes.set(key, n);
+    this.total += n;
+    while (this.map.size > 1 && (this.map.size > this.capacity || this.total > this.maxBytes)) {
+      this.delete(this.map.keys().next().value as string);
     }
+  }
+
+  private delete(key: string): void {
+    this.total -= this.sizes.get(key) ?? 0;
+    this.sizes.delete(key);
+    this.map.delete(key);
   }
 
   clear(): void {
     this.map.clear();
+    this.sizes.clear();
+    this.total = 0;
   }
 
   /** Every value, oldest first, without marking any as used. */

@@ -95,6 +95,7 @@ function render({ model, el: host }: RenderProps): () => void {
   return () => {
     unsubscribe();
     clearTimeout(soon);
+    client.reset(); // its prefetch and settle timers
     view.dispose();
   };
 }

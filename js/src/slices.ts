@@ -1,8 +1,12 @@
 // Slices: asks Python for [T, T] attention slices (pooled runs: regions pooled to the view's
-// pixels), decodes replies (and unsolicited prefetch pushes) into a bounded per-view LRU,
-// de-duplicates requests in flight and prefetches neighbours. Derived per-slice data (sink
-// scores, pruned arcs, the slice with sinks hidden) is memoised on the entry. Replies may carry
-// per-token stats (norms strip), checked here.
+// pixels), decodes the replies into a per-view LRU bounded in entries and bytes, and
+// de-duplicates requests in flight. Python sends slices only when asked: the view's own
+// requests, and one prefetch of the slice the user is likely to move to next, sent once the view
+// has been still for PREFETCH_IDLE_MS so that it never queues ahead of a slice the user asked
+// for. After SETTLE_MS still, the kernel is told which view settled (it keeps that slice as the
+// saved-state snapshot). Derived per-slice data (sink scores, pruned arcs, the slice with sinks
+// hidden) is memoised on the entry. Replies may carry per-token stats (norms strip), checked
+// here.
 
 import { binEdges } from "./bins";
 import { InFlight, LRU, type Spec, sliceKey } from "./cache";
@@ -23,6 +27,20 @@ export interface Grid extends Spec {
 
 export const TOP_P = 0.9;
 export const MAX_ARCS_PER_QUERY = 16;
+/** Decoded slices kept per view: at most this many... */
+export const CACHE_ENTRIES = 64;
+/** ...and at most this many bytes of decoded values (12 slices at T = 2048, 48 at 1024). */
+export const CACHE_BYTES = 192 * 2 ** 20;
+/** Stillness (ms) after a view is drawn before the slice the user is likely to want next is
+ * prefetched: switching faster than this never leaves a prefetch ahead of a request. */
+export const PREFETCH_IDLE_MS = 250;
+/** Stillness (ms) after which the kernel is told the view settled (its snapshot follows). */
+export const SETTLE_MS = 1500;
+
+/** Bytes an entry holds in the browser when it is cached (values, sink scores, slot). */
+export function entryBytes(e: Entry): number {
+  return e.data.byteLength + (e.alpha?.byteLength ?? 0) + (e.slot?.values.byteLength ?? 0);
+}
 
 export interface Entry {
   key: string;
@@ -159,11 +177,42 @@ const pairOf = (x: unknown, T: number): [number, number] | null =>
 export const LOST_KERNEL =
   "This view has lost its kernel (restarted or shut down); re-run the cell to reconnect.";
 
+/** The view a prefetch is planned around. */
+interface Shown {
+  layer: number;
+  head: number;
+  weighting: Weighting;
+  spec: Spec | null;
+  key: string;
+}
+
+/**
+ * The slice the user is likely to move to from `now`, having come from `before`: one more
+ * step the same way when the last move was one step of the layer or the head slider (arrow
+ * keys), else none (a jump says nothing about the next one).
+ */
+export function likelyNext(
+  before: Pick<Shown, "layer" | "head"> | null,
+  now: Pick<Shown, "layer" | "head">,
+  nLayers: number,
+  nHeads: number,
+): [number, number] | null {
+  if (!before) return null;
+  const dl = now.layer - before.layer;
+  const dh = now.head - before.head;
+  if (Math.abs(dl) + Math.abs(dh) !== 1) return null;
+  const [l, h] = [now.layer + dl, now.head + dh];
+  return l >= 0 && l < nLayers && h >= -1 && h < nHeads ? [l, h] : null;
+}
+
 export class SliceClient {
-  private readonly cache = new LRU<Entry>(64);
+  private readonly cache = new LRU<Entry>(CACHE_ENTRIES, CACHE_BYTES, entryBytes);
   private readonly inflight = new InFlight();
-  /** neighbours still to prefetch, nearest first; sent one at a time (see `pump`) */
+  /** the prefetch planned for when the view is still; sent when nothing is in flight */
   private queue: [number, number, Weighting, Spec | null][] = [];
+  private shown: Shown | null = null;
+  private idle: ReturnType<typeof setTimeout> | undefined;
+  private settle: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param expectT returns the current T; slices of another shape (an older text) are dropped.
@@ -201,8 +250,17 @@ export class SliceClient {
     return found;
   }
 
-  /** Send a request unless the slice is cached or already asked for. */
+  /**
+   * Ask for the slice the view shows, unless it is cached or already asked for. The user has
+   * moved: a prefetch planned for the old view is dropped.
+   */
   request(layer: number, head: number, weighting: Weighting, spec?: Spec | null): void {
+    this.stopTimers();
+    this.queue = [];
+    this.send(layer, head, weighting, spec);
+  }
+
+  private send(layer: number, head: number, weighting: Weighting, spec?: Spec | null): void {
     const key = sliceKey(layer, head, weighting, spec);
     if (this.cache.has(key) || !this.inflight.begin(key, Date.now())) return;
     try {
@@ -224,10 +282,11 @@ export class SliceClient {
   }
 
   /**
-   * Prefetch layer +-1 and head +-1 around (layer, head). The kernel answers messages in
-   * order, so prefetches go one at a time and only while no other request is waiting: a
-   * slice the user asks for next queues behind at most one prefetch. A new call replaces the
-   * neighbours still queued from an earlier view.
+   * The view now shows (layer, head): plan for the user's next move. Once the view has been
+   * still for PREFETCH_IDLE_MS, the slice one more step the way the user last moved is
+   * prefetched (`likelyNext`; one slice, only when nothing is in flight); after SETTLE_MS
+   * still, a whole-slice view tells the kernel it settled. A redraw of the same view (a
+   * threshold, a reply) changes nothing planned.
    */
   prefetch(
     layer: number,
@@ -237,24 +296,41 @@ export class SliceClient {
     nHeads: number,
     spec: Spec | null = null,
   ) {
-    const around: [number, number][] = [
-      [layer + 1, head],
-      [layer - 1, head],
-      [layer, head + 1],
-      [layer, head - 1],
-    ];
-    this.queue = around
-      .filter(([l, h]) => l >= 0 && l < nLayers && h >= -1 && h < nHeads)
-      .map(([l, h]) => [l, h, weighting, spec]);
-    this.pump();
+    const key = sliceKey(layer, head, weighting, spec);
+    if (this.shown?.key === key) return;
+    const before = this.shown?.weighting === weighting ? this.shown : null;
+    this.shown = { layer, head, weighting, spec, key };
+    const next = likelyNext(before, this.shown, nLayers, nHeads);
+    this.stopTimers();
+    this.queue = [];
+    if (next) {
+      this.idle = setTimeout(() => {
+        this.queue = [[next[0], next[1], weighting, spec]];
+        this.pump();
+      }, PREFETCH_IDLE_MS);
+    }
+    if (!spec) {
+      this.settle = setTimeout(() => {
+        try {
+          this.model.send({ kind: "settled", layer, head, weighting });
+        } catch {
+          // the comm is gone: the next request says so
+        }
+      }, SETTLE_MS);
+    }
   }
 
-  /** Send the next queued prefetch when nothing is in flight (stale requests aside). */
+  private stopTimers(): void {
+    clearTimeout(this.idle);
+    clearTimeout(this.settle);
+  }
+
+  /** Send the queued prefetch when nothing is in flight (stale requests aside). */
   private pump(): void {
     this.inflight.prune(Date.now());
     while (this.inflight.size === 0 && this.queue.length > 0) {
       const [l, h, w, spec] = this.queue.shift() as [number, number, Weighting, Spec | null];
-      this.request(l, h, w, spec); // no-op when cached: then the loop tries the next one
+      this.send(l, h, w, spec); // no-op when cached: then the loop tries the next one
     }
   }
 
@@ -333,10 +409,12 @@ export class SliceClient {
     this.pump();
   }
 
-  /** Forget everything (new tokens or meta). */
+  /** Forget everything (new tokens or meta, or the view closes). */
   reset(): void {
     this.cache.clear();
     this.inflight.clear();
     this.queue = [];
+    this.shown = null;
+    this.stopTimers();
   }
 }

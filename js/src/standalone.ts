@@ -5,7 +5,7 @@
 import widget from "./index";
 import { base64Bytes } from "./snapshot";
 import { StandInModel } from "./standin";
-import type { Bytes, RenderProps, SliceRequest, Traits } from "./types";
+import type { Bytes, RenderProps, Settled, SliceRequest, Traits } from "./types";
 
 /** The JSON the Python exporter embeds (bos_widget/export.py, `page_data`). */
 export interface PageData {
@@ -48,7 +48,8 @@ export class EmbeddedModel extends StandInModel {
    * Answer a slice request from the embedded bytes, asynchronously as a kernel would. A slice
    * the page does not hold gets an error only when it is the view shown (not for prefetches).
    */
-  send(content: SliceRequest): void {
+  send(content: SliceRequest | Settled): void {
+    if (content.kind !== "request") return; // "settled" keeps a kernel's snapshot: none here
     const hit = this.slice(content);
     const s = this.state;
     if (!hit) {

@@ -3,7 +3,7 @@
 // slice requests from its embedded bytes, the dev harness (js/dev/fake_model.ts) from
 // synthesised attention; both extend this class.
 
-import type { SliceRequest, Traits, WidgetModel } from "./types";
+import type { Settled, SliceRequest, Traits, WidgetModel } from "./types";
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers of every signature live in one map
 type Cb = (...args: any[]) => void;
@@ -55,5 +55,5 @@ export abstract class StandInModel implements WidgetModel {
   protected changed(_name: keyof Traits): void {}
 
   /** A slice request from the view: answer it with emit("msg:custom", ...) as a kernel would. */
-  abstract send(content: SliceRequest): void;
+  abstract send(content: SliceRequest | Settled): void;
 }

@@ -96,6 +96,14 @@ export interface SliceRequest {
   pool?: Pool;
 }
 
+/** The view has shown this whole slice for a while (the kernel keeps it as the snapshot). */
+export interface Settled {
+  kind: "settled";
+  layer: number;
+  head: number;
+  weighting: Weighting;
+}
+
 /**
  * Per-token numbers of one (layer, head), 4 significant digits (twin of codec.TokenStats):
  * hidden_norm[t] = ||h_t|| of the residual stream after the layer (SCIENCE.md D5),
@@ -166,7 +174,7 @@ export interface WidgetModel {
   on(event: "msg:custom", cb: (msg: unknown, buffers: Bytes[]) => void): void;
   on(event: string, cb: () => void): void;
   off(event?: string | null, cb?: AnyFn | null): void;
-  send(content: SliceRequest, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
+  send(content: SliceRequest | Settled, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
 }
 
 /** What anywidget passes to render(). */

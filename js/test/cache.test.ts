@@ -12,6 +12,21 @@ describe("LRU", () => {
     expect(c.has("a")).toBe(true);
     expect(c.size).toBe(2);
   });
+
+  it("is bounded in bytes as well as entries, and keeps the newest even when it is too big", () => {
+    const c = new LRU<Float32Array>(64, 1000, (v) => v.byteLength);
+    c.set("a", new Float32Array(100)); // 400 bytes
+    c.set("b", new Float32Array(100));
+    expect([c.size, c.bytes]).toEqual([2, 800]);
+    c.set("c", new Float32Array(100)); // 1200 > 1000: a goes
+    expect([c.has("a"), c.has("b"), c.has("c"), c.bytes]).toEqual([false, true, true, 800]);
+    c.set("b", new Float32Array(10)); // replacing counts the new size only
+    expect(c.bytes).toBe(440);
+    c.set("huge", new Float32Array(1000)); // 4000 bytes: alone, but kept
+    expect([c.size, c.bytes, c.has("huge")]).toEqual([1, 4000, true]);
+    c.clear();
+    expect([c.size, c.bytes]).toEqual([0, 0]);
+  });
 });
 
 describe("InFlight", () => {

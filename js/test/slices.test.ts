@@ -1,13 +1,17 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { InFlight } from "../src/cache";
 import { encode } from "../src/codec";
 import {
   alphaOf,
+  CACHE_BYTES,
   LOST_KERNEL,
+  likelyNext,
+  PREFETCH_IDLE_MS,
   parseEncoding,
   prunedOf,
   quantNote,
   roundUp,
+  SETTLE_MS,
   SliceClient,
   specFor,
 } from "../src/slices";
@@ -106,39 +110,95 @@ describe("SliceClient", () => {
     });
   });
 
-  it("prefetches in-range neighbours only, head -1 included, one at a time", () => {
-    const { c, sent } = setup();
-    c.prefetch(0, 0, "norm", 2, 2);
-    expect(sent.map((s) => [s.layer, s.head])).toEqual([[1, 0]]); // the rest wait for it
-    const answer = (layer: number, head: number) => {
-      const [msg, bufs] = slice(layer, head);
-      c.handle({ ...(msg as object), weighting: "norm" }, bufs as DataView[]);
-    };
-    answer(1, 0);
-    answer(0, 1);
-    expect(sent.map((s) => [s.layer, s.head])).toEqual([
-      [1, 0],
-      [0, 1],
-      [0, -1],
-    ]);
+  it("predicts the next slice only from one step of one slider, within range", () => {
+    expect(likelyNext(null, { layer: 3, head: 0 }, 10, 4)).toBeNull(); // the first view
+    expect(likelyNext({ layer: 2, head: 0 }, { layer: 3, head: 0 }, 10, 4)).toEqual([4, 0]);
+    expect(likelyNext({ layer: 4, head: 0 }, { layer: 3, head: 0 }, 10, 4)).toEqual([2, 0]);
+    expect(likelyNext({ layer: 3, head: 1 }, { layer: 3, head: 0 }, 10, 4)).toEqual([3, -1]);
+    expect(likelyNext({ layer: 3, head: 0 }, { layer: 3, head: -1 }, 10, 4)).toBeNull();
+    expect(likelyNext({ layer: 8, head: 0 }, { layer: 9, head: 0 }, 10, 4)).toBeNull();
+    expect(likelyNext({ layer: 0, head: 0 }, { layer: 7, head: 0 }, 10, 4)).toBeNull(); // a jump
+    expect(likelyNext({ layer: 2, head: 0 }, { layer: 3, head: 1 }, 10, 4)).toBeNull();
   });
 
-  it("lets the view's own request overtake queued prefetches", () => {
-    const { c, sent } = setup();
-    c.prefetch(5, 2, "raw", 10, 4); // sends (6, 2); (4, 2), (5, 3), (5, 1) wait
-    c.request(9, 0, "raw"); // the user moved on: sent at once
-    expect(sent.map((s) => [s.layer, s.head])).toEqual([
-      [6, 2],
-      [9, 0],
-    ]);
-    c.prefetch(9, 0, "raw", 10, 4); // replaces the old neighbours; nothing sent while busy
-    expect(sent).toHaveLength(2);
-    const [m1, b1] = slice(6, 2);
-    c.handle(m1, b1 as DataView[]);
-    expect(sent).toHaveLength(2); // (9, 0) is still in flight
-    const [m2, b2] = slice(9, 0);
-    c.handle(m2, b2 as DataView[]);
-    expect(sent.map((s) => [s.layer, s.head]).slice(2)).toEqual([[8, 0]]);
+  describe("prefetch", () => {
+    beforeEach(() => vi.useFakeTimers());
+    afterEach(() => vi.useRealTimers());
+    const layers = (sent: SliceRequest[]) =>
+      sent.filter((s) => s.kind === "request").map((s) => [s.layer, s.head]);
+
+    it("sends one slice the way the user stepped, only once the view is still", () => {
+      const { c, sent } = setup();
+      c.prefetch(4, 0, "raw", 10, 4); // the first view: no direction yet
+      vi.advanceTimersByTime(PREFETCH_IDLE_MS);
+      expect(layers(sent)).toEqual([]);
+      c.prefetch(5, 0, "raw", 10, 4); // one step up
+      vi.advanceTimersByTime(PREFETCH_IDLE_MS - 1);
+      expect(layers(sent)).toEqual([]);
+      c.prefetch(5, 0, "raw", 10, 4); // a redraw of the same view changes nothing planned
+      vi.advanceTimersByTime(1);
+      expect(layers(sent)).toEqual([[6, 0]]);
+      vi.advanceTimersByTime(10 * PREFETCH_IDLE_MS);
+      expect(layers(sent)).toEqual([[6, 0]]); // one slice, not every neighbour
+    });
+
+    it("never puts a prefetch ahead of the slice the user asks for", () => {
+      const { c, sent } = setup();
+      c.prefetch(4, 0, "raw", 10, 4);
+      c.prefetch(5, 0, "raw", 10, 4); // plans (6, 0)
+      vi.advanceTimersByTime(PREFETCH_IDLE_MS / 2);
+      c.request(9, 0, "raw"); // the user moved on before the view was still
+      vi.advanceTimersByTime(10 * PREFETCH_IDLE_MS);
+      expect(layers(sent)).toEqual([[9, 0]]);
+      c.prefetch(3, 2, "raw", 10, 4); // a jump: nothing to predict
+      vi.advanceTimersByTime(10 * PREFETCH_IDLE_MS);
+      expect(layers(sent)).toEqual([[9, 0]]);
+    });
+
+    it("waits for the slice in flight before prefetching, and skips cached ones", () => {
+      const { c, sent } = setup();
+      c.prefetch(0, 0, "raw", 2, 2);
+      c.request(0, 1, "raw"); // in flight
+      c.prefetch(0, 1, "raw", 2, 2); // planned next: none (head 2 is out of range)
+      c.prefetch(1, 1, "raw", 2, 2); // would be (2, 1): out of range too
+      c.prefetch(1, 0, "raw", 2, 2); // plans (1, -1)
+      vi.advanceTimersByTime(PREFETCH_IDLE_MS);
+      expect(layers(sent)).toEqual([[0, 1]]); // (0, 1) has not answered yet
+      const [msg, bufs] = slice(0, 1);
+      c.handle(msg, bufs as DataView[]);
+      expect(layers(sent)).toEqual([
+        [0, 1],
+        [1, -1],
+      ]);
+    });
+
+    it("tells the kernel which whole-slice view settled, once", () => {
+      const { c, sent } = setup();
+      c.prefetch(2, -1, "norm", 4, 2);
+      c.prefetch(3, -1, "norm", 4, 2);
+      vi.advanceTimersByTime(SETTLE_MS - 1);
+      expect(sent.filter((s) => (s.kind as string) === "settled")).toEqual([]);
+      vi.advanceTimersByTime(1);
+      c.prefetch(3, -1, "norm", 4, 2);
+      vi.advanceTimersByTime(2 * SETTLE_MS);
+      expect(sent.filter((s) => (s.kind as string) === "settled")).toEqual([
+        { kind: "settled", layer: 3, head: -1, weighting: "norm" },
+      ]);
+    });
+  });
+
+  it("bounds its cache in bytes: at T = 1024 it keeps what fits, not 64 slices", () => {
+    const T = 1024;
+    const { c } = setup(T);
+    const n = Math.floor(CACHE_BYTES / (T * T * 4)) + 4;
+    const [msg, bufs] = slice(0, -1, T); // one encoding, sent as every layer
+    for (let layer = 0; layer < n; layer++) c.handle({ ...msg, layer }, bufs as DataView[]);
+    expect(c.get(n - 1, -1, "raw")).toBeDefined();
+    expect(c.get(0, -1, "raw")).toBeUndefined();
+    let kept = 0;
+    for (let layer = 0; layer < n; layer++) kept += c.get(layer, -1, "raw") ? 1 : 0;
+    expect(kept * T * T * 4).toBeLessThanOrEqual(CACHE_BYTES);
+    expect(kept).toBeGreaterThan(n - 8);
   });
 
   it("does not let a lost reply block prefetching for good", () => {
@@ -241,9 +301,13 @@ describe("SliceClient, pooled runs", () => {
     expect(errors[0]).toMatch(/arrived without its bytes/);
   });
 
-  it("prefetches neighbours at the same region and bins", () => {
+  it("prefetches the next slice at the same region and bins", () => {
+    vi.useFakeTimers();
     const { c, sent } = setup(T);
-    c.prefetch(0, 1, "raw", 2, 3, specFor(full, 4));
-    expect(sent[0]).toMatchObject({ layer: 1, head: 1, queries: [0, 12], bins: 4 });
+    c.prefetch(0, 0, "raw", 3, 3, specFor(full, 4));
+    c.prefetch(0, 1, "raw", 3, 3, specFor(full, 4));
+    vi.advanceTimersByTime(PREFETCH_IDLE_MS);
+    vi.useRealTimers();
+    expect(sent[0]).toMatchObject({ layer: 0, head: 2, queries: [0, 12], bins: 4 });
   });
 });
