@@ -24,8 +24,15 @@ HOSTILE = [
     "x" * 10_000,
     "<svg onload=alert(3)>",
 ]
-# what the strip shows where it differs from the raw text: invisible characters and tabs
-MARKED = {4: "⟨U+202E⟩evil⟨U+202C⟩", 5: "zero⟨U+200B⟩width", 7: "tab⇥here"}
+# what the strip shows where it differs from the raw text: invisible characters, spaces and
+# tabs (the readable-token rule of tests/fixtures/tokens.json)
+MARKED = {
+    0: "<img␣src=x␣onerror=alert(1)>",
+    4: "⟨U+202E⟩evil⟨U+202C⟩",
+    5: "zero⟨U+200B⟩width",
+    7: "tab⇥here",
+    9: "<svg␣onload=alert(3)>",
+}
 CELLS = [
     "import numpy as np\nimport bos_widget\n"
     f"TOKENS = {HOSTILE!r}\n"
