@@ -28,6 +28,7 @@ HOSTILE = [
 # tabs (the readable-token rule of tests/fixtures/tokens.json)
 MARKED = {
     0: "<img␣src=x␣onerror=alert(1)>",
+    3: "{{␣7*7␣}}",
     4: "⟨U+202E⟩evil⟨U+202C⟩",
     5: "zero⟨U+200B⟩width",
     7: "tab⇥here",
