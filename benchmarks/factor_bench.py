@@ -66,7 +66,7 @@ def _child(name: str, T: int, repeats: int, eager: bool, slices: bool) -> None:
     import torch
 
     import bos_widget
-    from bos_widget.slices import SliceServer
+    from bos_widget.transport.slices import SliceServer
 
     model, tok = bos_widget.demo_model(name)
     out: dict = {"model": MODELS[name], "T": T, "load_peak_gb": _peak_gb()}

@@ -52,7 +52,7 @@ def _request(widget, **fields) -> tuple[float, int, dict]:
 
 def measure(T: int) -> dict:
     import bos_widget
-    from bos_widget import codec, slices
+    from bos_widget.transport import codec, slices
 
     att = causal_maps(T)
     tokens = [f"t{i}" for i in range(T)]

@@ -14,16 +14,16 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .compare import Comparison, compare, compare_ablation
-from .compat import head_view, model_view
-from .corpus_view import CorpusView, corpus_view
+from .analysis.report import SinkReport, sink_report
 from .models import demo_model
-from .report import SinkReport, sink_report
 from .run import AttentionRun, RunMeta
-from .widget import AttentionWidget, show
+from .views.compare import Comparison, compare, compare_ablation
+from .views.compat import head_view, model_view
+from .views.corpus_view import CorpusView, corpus_view
+from .views.widget import AttentionWidget, show
 
 if TYPE_CHECKING:
-    from .capture import CaptureError, capture
+    from .capture.driver import CaptureError, capture
     from .explain import ExplainReport, explain
 
 __all__ = [
@@ -50,8 +50,8 @@ __all__ = [
 
 # public name -> the module that defines it (imports torch; loaded on first use)
 _LAZY = {
-    "CaptureError": "capture",
-    "capture": "capture",
+    "CaptureError": "capture.driver",
+    "capture": "capture.driver",
     "ExplainReport": "explain",
     "explain": "explain",
 }
@@ -82,4 +82,14 @@ class _Package(types.ModuleType):
         super().__setattr__(name, value)
 
 
+def _unshadow() -> None:
+    """The imports above ran bos_widget.capture (the package of that name, for capture/lens
+    and capture/adapters), which set the attribute: it is the function, loaded on first use."""
+    names = globals()
+    for name in _LAZY:
+        if isinstance(names.get(name), types.ModuleType):
+            del names[name]
+
+
+_unshadow()
 sys.modules[__name__].__class__ = _Package

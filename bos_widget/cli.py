@@ -81,9 +81,9 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .capture import capture
+    from .analysis.report import sink_report
+    from .capture.driver import capture
     from .models import demo_model
-    from .report import sink_report
 
     model, tokenizer = demo_model(args.model)
     run = capture(model, tokenizer, args.text, max_tokens=args.max_tokens, model_name=args.model)
@@ -104,8 +104,8 @@ def _render(args: argparse.Namespace) -> int:
     import pathlib
 
     from .models import demo_model
-    from .seq2seq import Seq2SeqView
-    from .widget import AttentionWidget
+    from .views.seq2seq import Seq2SeqView
+    from .views.widget import AttentionWidget
 
     out = pathlib.Path(args.output)
     suffix = out.suffix.lower()

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import metrics
-from .checks import check_index
+from .analysis import metrics
+from .transport.checks import check_index
 
 if TYPE_CHECKING:
-    from .factors import Factors
+    from .capture.factors import Factors
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ class AttentionRun:
         capture on the eager path (required in summary mode); otherwise ``None`` and
         computed when asked for.
     factors : Factors or None
-        q and k of every layer as attention used them (``bos_widget.factors.Factors``).
+        q and k of every layer as attention used them (``bos_widget.capture.factors.Factors``).
     measured : SinkSummary or None
         Sink scores measured at capture from the exact attention (factor runs).
     sink_slot : np.ndarray or None

@@ -187,15 +187,27 @@ def render() -> str:
     import bos_widget.experiments
     import bos_widget.metrics
 
+    # (the path users import, the module): metrics and experiments live in bos_widget.analysis
     sections = [
-        (bos_widget, "The package: capture, widgets, reports."),
-        (bos_widget.corpus, "The corpus explain() reads by default: 120 texts, 12 genres."),
-        (bos_widget.experiments, "Single-text diagnostics that re-run the model (D6-D9)."),
-        (bos_widget.metrics, "Pure numpy formulas (SCIENCE.md D1-D5); no model needed."),
+        ("bos_widget", bos_widget, "The package: capture, widgets, reports."),
+        (
+            "bos_widget.corpus",
+            bos_widget.corpus,
+            "The corpus explain() reads by default: 120 texts, 12 genres.",
+        ),
+        (
+            "bos_widget.experiments",
+            bos_widget.experiments,
+            "Single-text diagnostics that re-run the model (D6-D9).",
+        ),
+        (
+            "bos_widget.metrics",
+            bos_widget.metrics,
+            "Pure numpy formulas (SCIENCE.md D1-D5); no model needed.",
+        ),
     ]
     toc, body = [], []
-    for module, blurb in sections:
-        mod = module.__name__
+    for mod, module, blurb in sections:
         anchor = mod.replace(".", "")
         toc.append(f"- [`{mod}`](#{anchor}): {blurb}")
         names = _public(module)

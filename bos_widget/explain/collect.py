@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import metrics
-from ..naming import model_name
+from ..analysis import metrics
+from ..capture.naming import model_name
 from .mechanisms import layer_alpha, massive_edit, massive_onset, over_mixing, repeated_tokens
 from .passes import forward, has_lm_head, kl, residual, to_numpy, token_nll, tokenize_corpus
 from .probe import Edit, LayerStats, probe

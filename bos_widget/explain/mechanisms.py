@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import metrics
+from ..analysis import metrics
 from .passes import forward, residual, to_numpy, token_nll
 from .probe import Edit, Probe
 

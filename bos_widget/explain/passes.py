@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from ..capture import bos_added_by_tokenizer, check_text
-from ..hooks import ScopedHooks, find_attention_sites
+from ..capture.driver import bos_added_by_tokenizer, check_text
+from ..capture.hooks import ScopedHooks, find_attention_sites
 
 
 @dataclass(frozen=True)

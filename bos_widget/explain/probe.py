@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..hooks import attention_implementation, find_attention_sites, ov_weights
+from ..capture.hooks import attention_implementation, find_attention_sites, ov_weights
 
 NAME = "bos_widget_probe"
 EDITS = ("mask", "remove_zero", "remove_mean", "zero_value")

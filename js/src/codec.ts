@@ -1,4 +1,5 @@
-// Codec: bytes <-> arrays for attention slices (twin of bos_widget/codec.py; layout below).
+// Codec: bytes <-> arrays for attention slices (twin of bos_widget/transport/codec.py; layout
+// below).
 //
 // offset 0: "BOSW" | 4: u8 version=1 | 5: u8 dtype (1 float16, 2 uint8) | 6: u8 ndim (1..4)
 // 7: u8 flags (bit 0: lower-triangular packed; other bits 0) | 8: ndim x u32 shape | uint8

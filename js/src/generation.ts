@@ -1,7 +1,7 @@
 // Generation steps (pure): a run captured with max_new_tokens has P prompt tokens followed by
 // n = T - P generated ones. Step s (1..n) is the forward pass that chose generated token s:
 // its query is position P + s - 2 (the last position the model had then) and the token it
-// chose sits at P + s - 1. Twin of the rows named in bos_widget/generation.py.
+// chose sits at P + s - 1. Twin of the rows named in bos_widget/capture/generation.py.
 
 /** Number of generation steps of a run (0 when nothing was generated). */
 export function stepCount(promptLen: number | null | undefined, T: number): number {

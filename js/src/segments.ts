@@ -2,7 +2,7 @@
 // positions [0, b) and sentence B is [b, T), where b = meta.segment_b_start (bertviz's
 // sentence_b_start). A filter such as "A→B" keeps the attention of sentence-A queries to
 // sentence-B keys and zeros every other cell; rows are not renormalised, so the weights drawn
-// are the ones the model gave. Twin of the `segment` trait validated in bos_widget/widget.py.
+// are the ones the model gave. Twin of the `segment` trait validated in bos_widget/views/widget.py.
 
 import type { Entry } from "./slices";
 

@@ -7,7 +7,7 @@ import { base64Bytes } from "./snapshot";
 import { StandInModel } from "./standin";
 import type { Bytes, RenderProps, Settled, SliceRequest, Traits } from "./types";
 
-/** The JSON the Python exporter embeds (bos_widget/export.py, `page_data`). */
+/** The JSON the Python exporter embeds (bos_widget/export/page.py, `page_data`). */
 export interface PageData {
   /** the widget's synced traits (not the snapshot), opening on an exported slice */
   state: Traits;

@@ -1,5 +1,6 @@
 // Wire contract: TypeScript shapes of the synced traits and custom messages (twin of the
-// Python TypedDicts in bos_widget/codec.py and bos_widget/widget.py). Types only, no code.
+// Python TypedDicts in bos_widget/transport/codec.py and bos_widget/views/widget.py). Types
+// only, no code.
 
 export type Weighting = "raw" | "norm";
 export type ViewMode = "arcs" | "matrix";
@@ -47,9 +48,9 @@ export interface Meta {
    * `tokens` trait holds the encoder's (the keys) and slices are [query_tokens.length, T].
    */
   query_tokens?: string[];
-  /** bertviz compatibility (compat.py): the original layer numbers of a layer subset. */
+  /** bertviz compatibility (views/compat.py): the original layer numbers of a layer subset. */
   layer_ids?: number[];
-  /** bertviz compatibility (compat.py): the original head numbers of a head subset. */
+  /** bertviz compatibility (views/compat.py): the original head numbers of a head subset. */
   head_ids?: number[];
 }
 

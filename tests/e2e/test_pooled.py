@@ -24,7 +24,7 @@ RUNS = {
     # has its own noise, so each head draws a different picture
     "random-4096": (
         "import numpy as np\n"
-        "from bos_widget.adapters import run_from_attentions\n"
+        "from bos_widget.capture.adapters import run_from_attentions\n"
         "L, H, T = 2, 3, 4096\n"
         "rng = np.random.default_rng(0)\n"
         "att = np.empty((L, H, T, T), np.float16)\n"

@@ -22,7 +22,8 @@ TEXT_A = "The old lighthouse keeper climbed the stairs every evening to light th
 TEXT_B = "A small cat slept on the warm windowsill while the rain fell outside all afternoon."
 NOTEBOOK = "science_views.ipynb"
 CELLS = [
-    f"import numpy as np\nimport bos_widget\nfrom bos_widget import figure, metrics\n"
+    "import numpy as np\nimport bos_widget\nfrom bos_widget import metrics\n"
+    "from bos_widget.export import figure\n"
     f"TEXT_A = {TEXT_A!r}\nTEXT_B = {TEXT_B!r}",
     "smol = bos_widget.show(TEXT_A, model='smollm2')\nsmol",
     "model, tok = bos_widget.models.load_cached('smollm2')\n"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import bos_widget
-from bos_widget import capture, metrics, sink_report
+from bos_widget import capture, sink_report
+from bos_widget.analysis import metrics
 from bos_widget.cli import main as cli_main
 from bos_widget.models import cache_dir, demo_path
 

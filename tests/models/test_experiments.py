@@ -5,8 +5,9 @@ Measured numbers go into the assertion messages so that a failure says what the 
 
 import numpy as np
 
-from bos_widget import capture, metrics
-from bos_widget.experiments import (
+from bos_widget import capture
+from bos_widget.analysis import metrics
+from bos_widget.analysis.experiments import (
     ablate_first_token,
     bos_invariance,
     gu_sink_rate,

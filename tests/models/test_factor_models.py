@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from bos_widget import capture, metrics
+from bos_widget import capture
+from bos_widget.analysis import metrics
 from bos_widget.corpus import load_corpus
 
 TOL = 1e-3

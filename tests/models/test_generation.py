@@ -1,9 +1,9 @@
 """Generation: capture(..., max_new_tokens=N) on the demo decoders.
 
-The claim under test (bos_widget/generation.py): row n_prompt + s - 2 of the forward over prompt +
-generated tokens is the attention the model paid at generation step s. transformers' own
-generate(output_attentions=True) under eager attention records what each step attended to;
-the two must agree.
+The claim under test (bos_widget/capture/generation.py): row n_prompt + s - 2 of the forward
+over prompt + generated tokens is the attention the model paid at generation step s.
+transformers' own generate(output_attentions=True) under eager attention records what each step
+attended to; the two must agree.
 """
 
 import numpy as np

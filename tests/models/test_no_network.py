@@ -45,7 +45,7 @@ SCRIPT = textwrap.dedent(
 
     import importlib.util, pathlib, sys
     import bos_widget
-    from bos_widget.slices import SliceServer
+    from bos_widget.transport.slices import SliceServer
 
     out = pathlib.Path(sys.argv[1])
     done, exported = [], []

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from bos_widget import capture, metrics
+from bos_widget import capture
+from bos_widget.analysis import metrics
 from bos_widget.corpus import load_corpus
 
 NOTEBOOK = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "why_bos.ipynb"

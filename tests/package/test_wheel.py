@@ -24,7 +24,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from bos_widget import __version__, codec
+from bos_widget import __version__
+from bos_widget.transport import codec
 
 pytestmark = pytest.mark.package
 

@@ -16,8 +16,9 @@ import pytest
 import torch
 import traitlets
 
-from bos_widget import AttentionWidget, codec
-from bos_widget.adapters import run_from_attentions
+from bos_widget import AttentionWidget
+from bos_widget.capture.adapters import run_from_attentions
+from bos_widget.transport import codec
 
 from . import tiny
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from bos_widget import CaptureError, capture
-from bos_widget.capture import LAST_BEFORE_NORM, LAST_BLOCK
-from bos_widget.hooks import find_attention_sites
+from bos_widget.capture.driver import LAST_BEFORE_NORM, LAST_BLOCK
+from bos_widget.capture.hooks import find_attention_sites
 
 from . import tiny
 
@@ -283,7 +283,7 @@ def test_model_without_attention_is_refused(tok):
 
 def test_a_module_without_weights_raises_a_capture_error_naming_it(tok):
     """Under sdpa the attention modules return None for the weights: never a silent capture."""
-    from bos_widget.experiments._forward import Recorder
+    from bos_widget.analysis.experiments._forward import Recorder
 
     model = tiny.llama()  # sdpa: no weights come back
     sites = find_attention_sites(model)

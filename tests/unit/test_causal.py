@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from bos_widget import metrics
-from bos_widget.eager import _tensor_is_causal
+from bos_widget.analysis import metrics
+from bos_widget.capture.eager import _tensor_is_causal
 
 
 def _maps() -> list[tuple[np.ndarray, bool, float]]:

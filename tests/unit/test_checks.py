@@ -8,10 +8,10 @@ import pytest
 import traitlets
 
 from bos_widget import AttentionWidget
-from bos_widget.adapters import run_from_attentions
-from bos_widget.checks import MEAN_HEAD, check_index, check_request, pick, weightings
+from bos_widget.capture.adapters import run_from_attentions
 from bos_widget.run import SinkSummary
-from bos_widget.slices import SliceServer
+from bos_widget.transport.checks import MEAN_HEAD, check_index, check_request, pick, weightings
+from bos_widget.transport.slices import SliceServer
 
 
 def _run(L: int = 3, H: int = 4, T: int = 5, norms: bool = True):

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bos_widget import codec, metrics
+from bos_widget.analysis import metrics
+from bos_widget.transport import codec
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -7,7 +7,7 @@ from ipywidgets.widgets.widget_link import Link
 
 import bos_widget
 from bos_widget import AttentionWidget, capture
-from bos_widget.compare import LINKED, Comparison
+from bos_widget.views.compare import LINKED, Comparison
 
 from . import tiny
 

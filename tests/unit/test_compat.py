@@ -23,9 +23,10 @@ import traitlets
 import transformers
 
 import bos_widget
-from bos_widget import AttentionWidget, codec, head_view, model_view
-from bos_widget.compat import _as_html
-from bos_widget.seq2seq import Seq2SeqView
+from bos_widget import AttentionWidget, head_view, model_view
+from bos_widget.transport import codec
+from bos_widget.views.compat import _as_html
+from bos_widget.views.seq2seq import Seq2SeqView
 
 from . import tiny
 

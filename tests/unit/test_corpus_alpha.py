@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import bos_widget
-from bos_widget.corpus_alpha import CorpusAlpha, bootstrap_mean, measure, resolve_texts
-from bos_widget.corpus_view import CorpusView, corpus_view
+from bos_widget.analysis.corpus_alpha import CorpusAlpha, bootstrap_mean, measure, resolve_texts
+from bos_widget.views.corpus_view import CorpusView, corpus_view
 
 from . import tiny
 

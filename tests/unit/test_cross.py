@@ -14,10 +14,14 @@ import pytest
 import traitlets
 
 import bos_widget
-from bos_widget import AttentionWidget, codec, export, figure, metrics
-from bos_widget.adapters import run_from_attentions
-from bos_widget.seq2seq import Seq2SeqView, cross_run
-from bos_widget.slices import SliceServer
+from bos_widget import AttentionWidget
+from bos_widget.analysis import metrics
+from bos_widget.capture.adapters import run_from_attentions
+from bos_widget.export import figure
+from bos_widget.export import page as export
+from bos_widget.transport import codec
+from bos_widget.transport.slices import SliceServer
+from bos_widget.views.seq2seq import Seq2SeqView, cross_run
 
 from . import tiny
 

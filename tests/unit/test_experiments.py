@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from bos_widget.capture import eager_attention
-from bos_widget.experiments import (
+from bos_widget.analysis.experiments import (
     ABLATIONS,
     ablate_first_token,
     bos_invariance,
@@ -17,7 +16,8 @@ from bos_widget.experiments import (
     sink_output,
     zero_first_value,
 )
-from bos_widget.hooks import find_attention_sites
+from bos_widget.capture.driver import eager_attention
+from bos_widget.capture.hooks import find_attention_sites
 
 from . import tiny
 

@@ -13,8 +13,10 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from bos_widget import AttentionWidget, cli, codec, export, snapshot
-from bos_widget.slices import SliceServer
+from bos_widget import AttentionWidget, cli
+from bos_widget.export import page as export
+from bos_widget.transport import codec, snapshot
+from bos_widget.transport.slices import SliceServer
 
 from . import tiny
 
@@ -201,7 +203,7 @@ def test_cli_render_errors_are_sentences(tiny_demo, tmp_path, capsys):
 def test_image_follows_the_sentence_pair_filter():
     import dataclasses
 
-    from bos_widget import figure
+    from bos_widget.export import figure
 
     run = _widget(T=8).run
     run = dataclasses.replace(run, meta=dataclasses.replace(run.meta, segment_b_start=3))

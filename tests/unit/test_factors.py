@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from bos_widget import CaptureError, capture, metrics
-from bos_widget.factors import BLOCK_BYTES, Rule
-from bos_widget.record import _fit_mask
+from bos_widget import CaptureError, capture
+from bos_widget.analysis import metrics
+from bos_widget.capture.factors import BLOCK_BYTES, Rule
+from bos_widget.capture.record import _fit_mask
 
 from . import tiny
 
@@ -90,8 +91,9 @@ def test_gqa_keeps_one_key_head_per_group(tok):
 
 def test_slices_are_exact_in_blocks_pooled_and_zoomed(tok, monkeypatch):
     """Tiny blocks force many query blocks; a region and a pooled slice match the full map."""
-    monkeypatch.setattr("bos_widget.factors.BLOCK_BYTES", 64)
-    monkeypatch.setattr("bos_widget.factors.MIN_BLOCK_ROWS", 1)
+    factors = importlib.import_module("bos_widget.capture.factors")
+    monkeypatch.setattr(factors, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(factors, "MIN_BLOCK_ROWS", 1)
     model = tiny.mistral()
     run = capture(model, tok, TEXT, path="factors", keep="all")
     T = run.T
@@ -116,7 +118,7 @@ def _without_maps(run):
 
 def test_long_input_keeps_no_maps_and_says_so(tok, monkeypatch):
     """Above SMALL_MAPS_LIMIT only the factors are kept; every map is still one call away."""
-    cap = importlib.import_module("bos_widget.capture")
+    cap = importlib.import_module("bos_widget.capture.driver")
     model = tiny.llama()
     small = capture(model, tok, TEXT, path="factors")
     assert small.attention is not None
@@ -161,7 +163,7 @@ def test_masks_the_rule_cannot_rebuild_are_refused():
 
 
 def test_a_layer_that_cannot_be_rebuilt_falls_back_to_eager_and_says_why(tok, monkeypatch):
-    record = importlib.import_module("bos_widget.record")
+    record = importlib.import_module("bos_widget.capture.record")
     monkeypatch.setattr(record, "_rule", lambda *a, **k: (None, "its mask carries a bias"))
     run = capture(tiny.llama(), tok, TEXT)
     assert run.meta.path == "eager" and run.factors is None and run.attention is not None

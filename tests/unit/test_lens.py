@@ -12,7 +12,7 @@ import torch
 from transformer_lens import TransformerBridge, TransformerBridgeConfig
 
 from bos_widget import AttentionWidget
-from bos_widget.lens import run_from_transformer_lens
+from bos_widget.capture.lens import run_from_transformer_lens
 
 L, H, T = 2, 4, 8
 IDS = torch.tensor([[1, 5, 7, 9, 3, 2, 11, 4], [2, 8, 8, 6, 1, 0, 3, 3]])

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bos_widget import metrics
+from bos_widget.analysis import metrics
 
 # the sink rule the front end applies too (js/test/sinks.test.ts reads the same file)
 SINKS = json.loads((Path(__file__).parent.parent / "fixtures" / "sinks.json").read_text())

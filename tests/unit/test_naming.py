@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bos_widget.naming import model_name
+from bos_widget.capture.naming import model_name
 
 
 def _model(name_or_path: str) -> SimpleNamespace:

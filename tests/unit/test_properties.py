@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bos_widget import codec, metrics
+from bos_widget.analysis import metrics
+from bos_widget.transport import codec
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=6)
 finite = st.floats(-6e4, 6e4, allow_nan=False, allow_infinity=False, width=32)

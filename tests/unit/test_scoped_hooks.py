@@ -11,20 +11,20 @@ from contextlib import nullcontext
 import pytest
 import torch
 
-from bos_widget.eager import Recorder as CaptureRecorder
-from bos_widget.eager import eager_attention
-from bos_widget.experiments import remove_sink_output, zero_first_value
-from bos_widget.experiments._forward import Recorder as ExperimentRecorder
-from bos_widget.explain.passes import residual
-from bos_widget.explain.probe import probe
-from bos_widget.hooks import (
+from bos_widget.analysis.experiments import remove_sink_output, zero_first_value
+from bos_widget.analysis.experiments._forward import Recorder as ExperimentRecorder
+from bos_widget.capture.eager import Recorder as CaptureRecorder
+from bos_widget.capture.eager import eager_attention
+from bos_widget.capture.hooks import (
     CaptureError,
     ScopedHooks,
     attention_implementation,
     find_attention_sites,
 )
-from bos_widget.outputs_path import _Layout, _ValueHooks
-from bos_widget.record import recording
+from bos_widget.capture.outputs_path import _Layout, _ValueHooks
+from bos_widget.capture.record import recording
+from bos_widget.explain.passes import residual
+from bos_widget.explain.probe import probe
 
 from . import tiny
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from bos_widget import codec, metrics
-from bos_widget.capture import capture
-from bos_widget.report import sink_report
-from bos_widget.slices import SliceServer
+from bos_widget.analysis import metrics
+from bos_widget.analysis.report import sink_report
+from bos_widget.capture.driver import capture
+from bos_widget.transport import codec
+from bos_widget.transport.slices import SliceServer
 
 from . import tiny
 from .tiny_gptoss import gpt_oss
@@ -155,9 +156,9 @@ def test_slot_shape_is_checked(runs):
 def test_widget_snapshot_and_export_carry_the_slot(runs):
     import base64
 
-    from bos_widget import export
-    from bos_widget.snapshot import snapshot
-    from bos_widget.widget import AttentionWidget
+    from bos_widget.export import page as export
+    from bos_widget.transport.snapshot import snapshot
+    from bos_widget.views.widget import AttentionWidget
 
     run = runs["factors"]
     w = AttentionWidget(run, layer=1, head=3)
@@ -178,9 +179,9 @@ def test_widget_snapshot_and_export_carry_the_slot(runs):
 
 
 def test_static_figure_names_the_slot(runs):
-    from bos_widget.export import widget_state
-    from bos_widget.figure import spec_of
-    from bos_widget.widget import AttentionWidget
+    from bos_widget.export.figure import spec_of
+    from bos_widget.export.page import widget_state
+    from bos_widget.views.widget import AttentionWidget
 
     run = runs["factors"]
     w = AttentionWidget(run, layer=1, head=3)

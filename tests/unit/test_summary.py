@@ -5,12 +5,13 @@ import importlib
 import numpy as np
 import pytest
 
-from bos_widget import AttentionWidget, capture, metrics, sink_report
-from bos_widget.slices import SliceServer
+from bos_widget import AttentionWidget, capture, sink_report
+from bos_widget.analysis import metrics
+from bos_widget.transport.slices import SliceServer
 
 from . import tiny
 
-capture_module = importlib.import_module("bos_widget.capture")  # bos_widget.capture: the function
+capture_module = importlib.import_module("bos_widget.capture.driver")
 
 TEXT = "the quick brown fox jumps over the lazy dog and the cat sat on the mat"
 

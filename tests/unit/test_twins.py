@@ -11,9 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bos_widget import AttentionWidget, codec, figure, metrics, slices, widget
-from bos_widget.adapters import run_from_attentions
-from bos_widget.tokens import readable
+from bos_widget import AttentionWidget
+from bos_widget.analysis import metrics
+from bos_widget.capture.adapters import run_from_attentions
+from bos_widget.capture.tokens import readable
+from bos_widget.export import figure
+from bos_widget.transport import codec, slices
+from bos_widget.views import widget
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

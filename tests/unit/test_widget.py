@@ -9,9 +9,13 @@ import pytest
 import torch
 import traitlets
 
-from bos_widget import AttentionWidget, capture, codec, export, figure, metrics
-from bos_widget.adapters import run_from_attentions
-from bos_widget.slices import SliceServer
+from bos_widget import AttentionWidget, capture
+from bos_widget.analysis import metrics
+from bos_widget.capture.adapters import run_from_attentions
+from bos_widget.export import figure
+from bos_widget.export import page as export
+from bos_widget.transport import codec
+from bos_widget.transport.slices import SliceServer
 
 from . import tiny
 
@@ -198,7 +202,7 @@ def test_rows_that_do_not_sum_to_one_warn_and_are_shown():
 
 
 def test_readable_marks_whitespace_and_invisible_characters():
-    from bos_widget.tokens import readable
+    from bos_widget.capture.tokens import readable
 
     assert readable("\u202eevil\u202c") == "⟨U+202E⟩evil⟨U+202C⟩"
     assert readable(" a\tb\n") == "␣a⇥b↵"
@@ -206,7 +210,7 @@ def test_readable_marks_whitespace_and_invisible_characters():
 
 
 def test_slice_server_warms_its_cache_in_the_background_within_a_byte_budget(monkeypatch):
-    from bos_widget import slices
+    from bos_widget.transport import slices
 
     T, L, H = 24, 3, 4
     a = np.tril(np.ones((T, T), np.float32))

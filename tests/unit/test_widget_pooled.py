@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import traitlets
 
-from bos_widget import AttentionWidget, capture, codec, metrics, slices
+from bos_widget import AttentionWidget, capture
+from bos_widget.analysis import metrics
 from bos_widget.run import AttentionRun, RunMeta, SinkSummary
-from bos_widget.slices import MAX_CELLS, POOL_ABOVE_T, POOL_BINS, SliceServer
+from bos_widget.transport import codec, slices
+from bos_widget.transport.slices import MAX_CELLS, POOL_ABOVE_T, POOL_BINS, SliceServer
 
 from . import tiny
 

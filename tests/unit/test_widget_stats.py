@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import traitlets
 
-from bos_widget import AttentionWidget, capture, codec, metrics
-from bos_widget.slices import SliceServer, round_sig
+from bos_widget import AttentionWidget, capture
+from bos_widget.analysis import metrics
+from bos_widget.transport import codec
+from bos_widget.transport.slices import SliceServer, round_sig
 
 from . import tiny
 

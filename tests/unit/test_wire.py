@@ -8,8 +8,9 @@ import time
 
 import numpy as np
 
-import bos_widget.widget as widget_module
-from bos_widget import AttentionWidget, slices, snapshot
+import bos_widget.views.widget as widget_module
+from bos_widget import AttentionWidget
+from bos_widget.transport import slices, snapshot
 
 
 def _widget(T: int = 12, L: int = 3, H: int = 2, causal: bool = True, **kw) -> AttentionWidget:

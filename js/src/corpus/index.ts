@@ -1,4 +1,4 @@
-// anywidget entry of the corpus overview (bos_widget/corpus_view.py, CorpusGrid): a layer x
+// anywidget entry of the corpus overview (bos_widget/views/corpus_view.py, CorpusGrid): a layer x
 // head grid coloured by mean α₀ over texts, a readout with the interval and n, and a strip of
 // the selected head's α₀ on every text; picking a text asks Python to open it below. Wiring.
 

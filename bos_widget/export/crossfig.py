@@ -1,10 +1,10 @@
 """Widget layer (export): the current view of a cross-attention widget as SVG or PNG.
 
 Cross-attention is ``[T_q, T]`` (decoder queries, encoder keys), so its static figure differs
-from :mod:`bos_widget.figure`'s square one: arcs run between two token rows (decoder queries
+from :mod:`bos_widget.export.figure`'s square one: arcs run between two token rows (decoder queries
 above, encoder keys below) and the matrix has ``T_q`` rows of ``T`` cells. Reads only a
-:class:`~bos_widget.figure.FigureSpec` (``query_labels`` set), which
-:func:`bos_widget.figure.spec_of` makes from ``(run, state)``, never a widget; colours, arc
+:class:`~bos_widget.export.figure.FigureSpec` (``query_labels`` set), which
+:func:`bos_widget.export.figure.spec_of` makes from ``(run, state)``, never a widget; colours, arc
 pruning and the heatmap PNG are figure's.
 Token text is escaped XML character data in SVG and plain text in matplotlib, never markup.
 """

@@ -1,7 +1,7 @@
 """Widget layer (export): the current view of a widget as a static figure, SVG or PNG.
 
 :func:`spec_of` reads what a widget shows from ``(run, state)`` (the run and the widget's
-synced traits, :func:`bos_widget.export.widget_state`; never the widget class) into a
+synced traits, :func:`bos_widget.export.page.widget_state`; never the widget class) into a
 :class:`FigureSpec`; :func:`svg` writes it as SVG text with nothing but the standard library
 (the heatmap is an embedded PNG written here); :func:`png` draws it with matplotlib
 (``pip install "bos_widget[image]"``). Both titles say what the figure is: model, T,
@@ -25,10 +25,10 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from . import metrics
-from .run import AttentionRun
-from .slices import MEAN_HEAD, POOL_BINS, SliceServer
-from .tokens import readable
+from ..analysis import metrics
+from ..capture.tokens import readable
+from ..run import AttentionRun
+from ..transport.slices import MEAN_HEAD, POOL_BINS, SliceServer
 
 BG, FG, MUTED = (255, 255, 255), (31, 35, 40), (89, 99, 110)
 ACCENT, SINK, BORDER = (31, 111, 235), (232, 89, 12), (208, 215, 222)
@@ -121,7 +121,7 @@ def alpha_text(alpha: float, k: int, T: int, causal: bool, t_q: int | None = Non
 
 def spec_of(run: AttentionRun, state: Mapping[str, Any]) -> FigureSpec:
     """What a widget showing ``run`` draws now, as a :class:`FigureSpec`: ``state`` is its
-    synced traits (:func:`bos_widget.export.widget_state`), of which ``layer``, ``head``,
+    synced traits (:func:`bos_widget.export.page.widget_state`), of which ``layer``, ``head``,
     ``weighting``, ``threshold``, ``view``, ``hide_sinks`` and ``segment`` (default
     ``"all"``) are read."""
     layer, head, weighting = state["layer"], state["head"], state["weighting"]

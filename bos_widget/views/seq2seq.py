@@ -18,8 +18,8 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from .adapters import run_from_attentions
-from .run import AttentionRun
+from ..capture.adapters import run_from_attentions
+from ..run import AttentionRun
 from .widget import AttentionWidget
 
 PARTS = ("encoder", "decoder", "cross")

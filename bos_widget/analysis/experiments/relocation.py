@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ...capture.driver import bos_added_by_tokenizer, capture, eager_attention
+from ...capture.naming import model_name
 from .. import metrics
-from ..capture import bos_added_by_tokenizer, capture, eager_attention
-from ..naming import model_name
 from ._forward import (
     Encoded,
     Recorder,

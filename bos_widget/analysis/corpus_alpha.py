@@ -122,7 +122,7 @@ def resolve_texts(texts: Sequence[str] | str) -> list[str]:
     """``"explain"`` -> explain's corpus (120 texts); else a non-empty list of strings."""
     if isinstance(texts, str):
         if texts == "explain":
-            from .corpus import load_corpus
+            from ..corpus import load_corpus
 
             return load_corpus()
         raise ValueError(
@@ -160,7 +160,7 @@ def measure(
     progress : bool
         Show a progress bar over texts.
     """
-    from .capture import capture  # imports torch; nothing else in this module does
+    from ..capture.driver import capture  # imports torch; nothing else in this module does
 
     items = resolve_texts(texts)
     bar = None

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..run import AttentionRun
 from . import metrics
-from .run import AttentionRun
 
 
 @dataclass(frozen=True)

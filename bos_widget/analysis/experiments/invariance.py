@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..capture import eager_attention
-from ..explain.passes import residual
-from ..naming import model_name
+from ...capture.driver import eager_attention
+from ...capture.naming import model_name
+from ...explain.passes import residual
 from ._forward import Recorder, encode, frame, inputs_for, self_sites
 
 

@@ -31,10 +31,10 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from ..capture import eager_attention
-from ..hooks import AttentionSite, ScopedHooks, ov_weights, per_query_head
+from ...capture.driver import eager_attention
+from ...capture.hooks import AttentionSite, ScopedHooks, ov_weights, per_query_head
+from ...capture.naming import model_name
 from ..metrics import is_causal
-from ..naming import model_name
 from ._forward import Recorder, encode, frame, inputs_for, self_sites
 
 # Largest attention to key 0 from a query q > 0 that still counts as "masked".

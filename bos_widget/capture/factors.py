@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import metrics
+from ..analysis import metrics
 
 BLOCK_BYTES = 8 * 2**20  # float32 probabilities held per block of query rows
 MIN_BLOCK_ROWS = 64  # fewer rows make matmuls too thin to run fast

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import metrics
+from ..analysis import metrics
+from ..run import AttentionRun, RunMeta, SinkSummary
 from .eager import Recorder, eager_attention
 from .factors import Factors
 from .generation import generate
@@ -28,7 +29,6 @@ from .hooks import AttentionSite, CaptureError, current_implementation, find_att
 from .naming import model_name as display_name
 from .outputs_path import capture_outputs
 from .record import Recording, recording
-from .run import AttentionRun, RunMeta, SinkSummary
 from .tokens import bos_added_by_tokenizer, check_text, display_tokens, segment_b_start, tokenize
 
 LAST_BEFORE_NORM = "last block output (before the final norm)"
@@ -235,7 +235,7 @@ def capture(
     decoder_text : str, optional
         Encoder-decoder models only: the decoder's input text (default: ``text``).
     model_name : str, optional
-        Name to show in figures (default: :func:`bos_widget.naming.model_name`: the hub id,
+        Name to show in figures (default: :func:`bos_widget.capture.naming.model_name`: the hub id,
         or what a local folder says its model is called).
     progress : bool, optional
         Show a progress bar over layers (default: only when T >= 512).
@@ -260,7 +260,7 @@ def capture(
         Causal language models: first let the model continue ``text`` by up to this many
         tokens with its own ``generate`` (greedy by default), then capture prompt + generated
         tokens; ``run.meta.prompt_len`` (``P``) says where the prompt ends. Row ``P + s - 2``
-        is the attention of generation step ``s`` (:mod:`bos_widget.generation`).
+        is the attention of generation step ``s`` (:mod:`bos_widget.capture.generation`).
     generate_kwargs : dict, optional
         Passed to ``model.generate`` (e.g. ``{"do_sample": True, "top_k": 50}``).
 

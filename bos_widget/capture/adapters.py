@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics
-from .run import AttentionRun, RunMeta
+from ..analysis import metrics
+from ..run import AttentionRun, RunMeta
 from .tokens import readable
 
 ROW_SUM_TOLERANCE = 1e-2

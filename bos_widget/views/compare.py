@@ -14,7 +14,7 @@ from typing import Any
 
 import ipywidgets
 
-from .run import AttentionRun
+from ..run import AttentionRun
 from .widget import AttentionWidget
 
 # Traits linked whenever the two runs have the same layers x heads.
@@ -148,8 +148,8 @@ def compare_ablation(
     unknown = sorted(set(kwargs) - {"max_tokens", "model_name"})
     if unknown:
         raise TypeError(f"compare_ablation got unexpected keyword argument(s): {unknown}.")
-    from .capture import capture  # imports torch
-    from .experiments import remove_sink_output, zero_first_value
+    from ..analysis.experiments import remove_sink_output, zero_first_value
+    from ..capture.driver import capture  # imports torch
 
     scope = zero_first_value if ablation == "zero_value0" else remove_sink_output
     # the ablations edit eager attention's weights as modules return them: both runs eager

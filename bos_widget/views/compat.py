@@ -6,7 +6,7 @@ bertviz's positional order, and a few of the other's as keywords:
 
 * ``attention`` (the tuple ``output_attentions=True`` returns) with ``tokens``, or
   ``encoder_attention`` / ``decoder_attention`` / ``cross_attention`` with
-  ``encoder_tokens`` / ``decoder_tokens`` (then a :class:`~bos_widget.seq2seq.Seq2SeqView`
+  ``encoder_tokens`` / ``decoder_tokens`` (then a :class:`~bos_widget.views.seq2seq.Seq2SeqView`
   switches between them; cross-attention is an interactive view too, decoder queries x
   encoder keys);
 * ``sentence_b_start``: the widget's ``segment`` control filters sentence A / B;
@@ -19,7 +19,7 @@ bertviz's positional order, and a few of the other's as keywords:
   ``IPython.display.HTML`` of a standalone page (``.data`` is its source) when the widget can
   export one (``AttentionWidget.to_html``), else the widget itself.
 
-Never imports torch: tensors are read by :mod:`bos_widget.adapters`.
+Never imports torch: tensors are read by :mod:`bos_widget.capture.adapters`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from .adapters import run_from_attentions
-from .checks import pick
+from ..capture.adapters import run_from_attentions
+from ..transport.checks import pick
 from .seq2seq import Seq2SeqView
 from .widget import AttentionWidget
 

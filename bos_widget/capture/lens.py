@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..run import AttentionRun
 from .adapters import run_from_attentions
 from .naming import model_name
-from .run import AttentionRun
 from .tokens import display_tokens
 
 LAST_BEFORE_NORM = "last block output (before the final norm)"  # = capture.LAST_BEFORE_NORM

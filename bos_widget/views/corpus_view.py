@@ -17,10 +17,10 @@ import anywidget
 import ipywidgets
 import traitlets
 
-from .corpus_alpha import ALPHA_DEF, DEFAULT_TOKENS, INTERVAL, CorpusAlpha, measure
+from ..analysis.corpus_alpha import ALPHA_DEF, DEFAULT_TOKENS, INTERVAL, CorpusAlpha, measure
 from .widget import AttentionWidget
 
-_BUNDLE = pathlib.Path(__file__).parent / "static" / "corpus.js"
+_BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "corpus.js"
 LABEL_CHARS = 48
 
 
@@ -70,7 +70,7 @@ class CorpusView(ipywidgets.VBox):
     Parameters
     ----------
     data : CorpusAlpha
-        Per-text α₀ ``[n_texts, L, H]`` (from :func:`bos_widget.corpus_alpha.measure`).
+        Per-text α₀ ``[n_texts, L, H]`` (from :func:`bos_widget.analysis.corpus_alpha.measure`).
     model, tokenizer : optional
         Needed only to open a text in the normal view (it is captured when picked).
     layer, head : int
@@ -175,7 +175,7 @@ class CorpusView(ipywidgets.VBox):
                 "This CorpusView has no model: pass model= and tokenizer= to open a text in "
                 "the normal view."
             )
-        from .capture import capture  # imports torch; the view itself does not
+        from ..capture.driver import capture  # imports torch; the view itself does not
 
         self.grid.status = f"Capturing text {text}…"
         try:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import metrics
+from ..analysis import metrics
 from .hooks import CaptureError, ScopedHooks, attention_implementation
 
 

@@ -5,7 +5,7 @@ the exported page.
 and its bytes as base64, so that a notebook saved with its widget state draws the view again
 without a kernel. :func:`embedded` is the same shape for any slice (the exported page of
 :mod:`bos_widget.export` holds one per ``(layer, head, weighting)``). Reads a
-:class:`~bos_widget.slices.SliceServer`; no torch, no ipywidgets.
+:class:`~bos_widget.transport.slices.SliceServer`; no torch, no ipywidgets.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..capture import bos_added_by_tokenizer, check_text, tokenize
-from ..hooks import (
+from ...capture.driver import bos_added_by_tokenizer, check_text, tokenize
+from ...capture.hooks import (
     AttentionSite,
     ScopedHooks,
     find_attention_sites,

@@ -14,19 +14,20 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from . import export, metrics
-from .adapters import run_from_attentions
-from .checks import WEIGHTINGS, check_request
-from .lens import run_from_transformer_lens
-from .run import AttentionRun
-from .slices import MEAN_HEAD, POOL_ABOVE_T, POOL_BINS, SliceServer
-from .snapshot import snapshot as slice_snapshot
+from ..analysis import metrics
+from ..capture.adapters import run_from_attentions
+from ..capture.lens import run_from_transformer_lens
+from ..export import page as export
+from ..run import AttentionRun
+from ..transport.checks import WEIGHTINGS, check_request
+from ..transport.slices import MEAN_HEAD, POOL_ABOVE_T, POOL_BINS, SliceServer
+from ..transport.snapshot import snapshot as slice_snapshot
 from .traits import Choice, Fraction
 
 if TYPE_CHECKING:  # Seq2SeqView (a VBox) is built on this module: typed by its base here
     import ipywidgets
 
-_STATIC = pathlib.Path(__file__).parent / "static"
+_STATIC = pathlib.Path(__file__).parent.parent / "static"
 VIEWS = ("arcs", "matrix")
 SEGMENTS = ("all", "A→A", "A→B", "B→A", "B→B")  # sentence-pair filter, twin of js/src/segments.ts
 THEMES = ("auto", "light", "dark")  # auto follows the notebook's theme
@@ -89,8 +90,9 @@ class AttentionWidget(anywidget.AnyWidget):
     segment = Choice(SEGMENTS, "all", normalise=_segment_name).tag(sync=True)
     theme = Choice(THEMES, "auto").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
-    # the current slice as base64 (bounded; bos_widget.snapshot), set once a view has asked for a
-    # slice, so that a notebook saved with its widget state draws the view without a kernel
+    # the current slice as base64 (bounded; bos_widget.transport.snapshot), set once a view has
+    # asked for a slice, so that a notebook saved with its widget state draws the view without
+    # a kernel
     snapshot = traitlets.Dict().tag(sync=True)
 
     def __init__(
@@ -167,9 +169,9 @@ class AttentionWidget(anywidget.AnyWidget):
         ``factor_dtype``, ``max_new_tokens``, ``generate_kwargs``) and widget options may be
         mixed. With ``max_new_tokens``, any other keyword goes to ``model.generate``
         (``do_sample=True``, ``temperature=...``). An encoder-decoder model (T5, BART, ...)
-        opens a :class:`~bos_widget.seq2seq.Seq2SeqView` of its three attentions (encoder
+        opens a :class:`~bos_widget.views.seq2seq.Seq2SeqView` of its three attentions (encoder
         self, decoder self, cross), each an ``AttentionWidget`` with these widget options."""
-        from .capture import capture  # imports torch; the widget module itself does not
+        from ..capture.driver import capture  # imports torch; the widget module itself does not
 
         cap = {k: kwargs.pop(k) for k in list(kwargs) if k in CAPTURE_OPTIONS}
         if "max_new_tokens" in cap:
@@ -203,7 +205,7 @@ class AttentionWidget(anywidget.AnyWidget):
     @classmethod
     def from_transformer_lens(cls, cache: Any, tokens: Any, **kwargs: Any) -> AttentionWidget:
         """Show a TransformerLens ``ActivationCache`` (``_, cache = model.run_with_cache(
-        tokens)``); the conversion is ``bos_widget.lens.run_from_transformer_lens``.
+        tokens)``); the conversion is ``bos_widget.capture.lens.run_from_transformer_lens``.
 
         Parameters
         ----------
@@ -382,7 +384,7 @@ class AttentionWidget(anywidget.AnyWidget):
         """Write one self-contained HTML file that shows this widget offline, with the same
         controls. Options: ``layers``, ``heads`` ("all", "mean" or a list), ``weightings``,
         ``encoding`` ("uint8" halves the size), ``max_mb`` (default 25); see
-        :func:`bos_widget.export.to_html`."""
+        :func:`bos_widget.export.page.to_html`."""
         return export.to_html(self._run, export.widget_state(self), path, **options)
 
     def save_image(self, path: str | pathlib.Path, **options: Any) -> pathlib.Path:
@@ -442,7 +444,7 @@ def show(
         ``max_new_tokens=N`` the model first continues ``text`` by up to ``N`` tokens (greedy
         unless generation options such as ``do_sample=True`` are passed too).
     """
-    from .models import load_cached
+    from ..models import load_cached
 
     loaded, tokenizer = load_cached(model)
     return AttentionWidget.from_model(loaded, tokenizer, text, text_pair, **kwargs)

@@ -26,10 +26,11 @@ from typing import cast
 
 import numpy as np
 
-from . import codec, metrics
+from ..analysis import metrics
+from ..run import AttentionRun
+from . import codec
 from .checks import MEAN_HEAD, check_request, weightings
 from .checks import WEIGHTINGS as WEIGHTINGS  # re-exported where it always was
-from .run import AttentionRun
 
 POOLS = ("max", "mean")
 QUANTISE_FROM_T = 1024  # from this many tokens slices travel as uint8, not float16
@@ -124,12 +125,13 @@ class SliceServer:
 
     @property
     def weightings(self) -> list[str]:
-        """Weightings this run supports (:func:`bos_widget.checks.weightings`)."""
+        """Weightings this run supports (:func:`bos_widget.transport.checks.weightings`)."""
         return weightings(self.run)
 
     def check(self, layer: int, head: int, weighting: str) -> None:
         """Raise ``ValueError`` with a sentence a user can act on if the request is invalid
-        (:func:`bos_widget.checks.check_request`, the rule the widget's traits use too)."""
+        (:func:`bos_widget.transport.checks.check_request`, the rule the widget's traits use
+        too)."""
         check_request(self.run, layer, head, weighting)
 
     def matrix(self, layer: int, head: int, weighting: str = "raw") -> np.ndarray:

@@ -8,7 +8,7 @@ that implementation for the layer's output (sdpa stays sdpa; an eager model runs
 module's ``eager_attention_forward``), so the forward is the model's own, and it
 
 * copies ``q`` and ``k`` exactly as attention used them (after RoPE and QK-norm) into
-  :class:`~bos_widget.factors.LayerFactors`, with the scale, causal mask, sliding window,
+  :class:`~bos_widget.capture.factors.LayerFactors`, with the scale, causal mask, sliding window,
   softcap, T5's relative position bias and learned sink logits that define the map;
 * checks the rebuilt mask against the mask the model built, on a few rows: a layer whose
   attention cannot be rebuilt from q and k (an additive bias hidden in the mask, say) marks
@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import metrics
+from ..analysis import metrics
 from .factors import LayerFactors, Rule, block_rows, exp_rows
 from .hooks import (
     AttentionSite,

@@ -5,7 +5,7 @@
 refusals read "view must be one of ['arcs', 'matrix'], got 'pie'." rather than traitlets'
 generic text. A refused value raises ``traitlets.TraitError`` and leaves the old value in
 place. Rules that depend on the run (a layer's range, which weightings it holds) are the
-widget's ``@traitlets.validate`` methods, which call :mod:`bos_widget.checks`.
+widget's ``@traitlets.validate`` methods, which call :mod:`bos_widget.transport.checks`.
 """
 
 from __future__ import annotations

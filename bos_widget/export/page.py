@@ -2,20 +2,21 @@
 
 Every function here reads ``(run, state)``: the :class:`~bos_widget.run.AttentionRun` shown and
 the widget's synced traits as a dict (:func:`widget_state`, what the front end is sent), never
-the widget class, so that this module sits below :mod:`bos_widget.widget` and imports nothing
+the widget class, so that this module sits below :mod:`bos_widget.views.widget` and imports nothing
 above it (``AttentionWidget.to_html`` and ``save_image`` call in here).
 
 :func:`to_html` writes a single file holding the front end's standalone bundle
 (``static/standalone.js``: the same widget plus a stand-in for the kernel) and the run as JSON:
 the widget's traits and every requested ``(layer, head, weighting)`` slice, encoded by
-:class:`~bos_widget.slices.SliceServer` and base64'd (:func:`bos_widget.snapshot.embedded`).
+:class:`~bos_widget.transport.slices.SliceServer` and base64'd
+(:func:`bos_widget.transport.snapshot.embedded`).
 Nothing in the page is fetched; a Content-Security-Policy forbids it. Token and model text sit
 only inside a ``<script type="application/json">`` element with ``<``, ``>``, ``&`` and
 U+2028/9 escaped as ``\\uXXXX``: they are data, never markup.
 
 :func:`save_image` draws the current view as SVG (pure Python) or PNG (matplotlib, the
-``image`` extra); the drawing itself lives in :mod:`bos_widget.figure` (square) and
-:mod:`bos_widget.crossfig` (cross-attention).
+``image`` extra); the drawing itself lives in :mod:`bos_widget.export.figure` (square) and
+:mod:`bos_widget.export.crossfig` (cross-attention).
 """
 
 from __future__ import annotations
@@ -29,14 +30,15 @@ from typing import Any, Literal, cast
 
 import anywidget
 
-from . import codec, crossfig, figure
-from ._version import __version__
-from .checks import pick
-from .run import AttentionRun
-from .slices import MEAN_HEAD, POOL_ABOVE_T, SliceServer
-from .snapshot import embedded
+from .._version import __version__
+from ..run import AttentionRun
+from ..transport import codec
+from ..transport.checks import pick
+from ..transport.slices import MEAN_HEAD, POOL_ABOVE_T, SliceServer
+from ..transport.snapshot import embedded
+from . import crossfig, figure
 
-STATIC = pathlib.Path(__file__).parent / "static"
+STATIC = pathlib.Path(__file__).parent.parent / "static"
 MAX_MB = 25.0  # default cap of an exported page
 
 _JSON_ESCAPES = str.maketrans(
@@ -74,7 +76,7 @@ def _script_js(source: str) -> str:
 
 def widget_state(widget: anywidget.AnyWidget) -> dict[str, Any]:
     """The widget's own synced traits (not ipywidgets' layout/ESM ones, not the snapshot): the
-    ``state`` that the functions here and :func:`bos_widget.figure.spec_of` read."""
+    ``state`` that the functions here and :func:`bos_widget.export.figure.spec_of` read."""
     base = set(anywidget.AnyWidget.class_trait_names(sync=True))
     names = sorted(set(widget.trait_names(sync=True)) - base - {"snapshot"})
     return {n: getattr(widget, n) for n in names if not n.startswith("_")}
@@ -214,7 +216,7 @@ def save_image(
     run: AttentionRun, state: Mapping[str, Any], path: str | pathlib.Path, **options: Any
 ) -> pathlib.Path:
     """Write the view that ``state`` selects (layer, head, weighting, view, threshold, hidden
-    sinks, segment) as ``.svg`` or ``.png``; see :func:`bos_widget.figure.spec_of`."""
+    sinks, segment) as ``.svg`` or ``.png``; see :func:`bos_widget.export.figure.spec_of`."""
     out = pathlib.Path(path)
     suffix = out.suffix.lower()
     spec = figure.spec_of(run, state)
