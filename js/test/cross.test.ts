@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { encode } from "../src/codec";
 import { crossShareOnSinks, crossSinkScores, queryTokensOf } from "../src/cross";
@@ -11,24 +9,9 @@ import { type ReadoutInput, readoutLines } from "../src/readout";
 import { hideSinks, sinkMask } from "../src/sinks";
 import { alphaOf, hiddenOf, prunedOf, SliceClient } from "../src/slices";
 import type { Meta, SliceRequest, WidgetModel } from "../src/types";
+import { crossCases } from "./fixtures";
 
-// the cross-attention rules as pytest reads them too (tests/unit/test_cross.py)
-interface CrossCase {
-  Tq: number;
-  Tk: number;
-  data: number[];
-  eps: number;
-  alpha: number[];
-  sinks: boolean[];
-  hidden: number[];
-  empty_rows: number;
-  removed: number;
-  share: number;
-  arcs: [number, number, number][];
-}
-const FIX = JSON.parse(
-  readFileSync(resolve(__dirname, "../../tests/fixtures/cross.json"), "utf8"),
-) as { cases: CrossCase[] };
+const FIX = { cases: crossCases() };
 
 const close = (got: ArrayLike<number>, want: number[]) => {
   expect(got.length).toBe(want.length);

@@ -1,29 +1,14 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { columnsOf, moved, NO_POINTER, type SceneInput, sceneOf } from "../src/scene";
 import { shareOnSinks, sinkScores } from "../src/sinks";
 import type { Entry } from "../src/slices";
 import type { Meta, Traits } from "../src/types";
 import { EMPTY_META, type ViewState, viewState } from "../src/viewstate";
+import { crossCases } from "./fixtures";
 import { CAUSAL_5 } from "./matrices";
 
 // the cross-attention case pytest reads too (tests/unit/test_cross.py)
-const CROSS = JSON.parse(
-  readFileSync(resolve(__dirname, "../../tests/fixtures/cross.json"), "utf8"),
-).cases[0] as {
-  Tq: number;
-  Tk: number;
-  data: number[];
-  eps: number;
-  alpha: number[];
-  sinks: boolean[];
-  hidden: number[];
-  empty_rows: number;
-  removed: number;
-  share: number;
-  arcs: [number, number, number][];
-};
+const CROSS = crossCases()[0];
 
 const TOKENS = ["<s>", " a", " b", "\n", "d"]; // as the kernel sends them (decoded text)
 

@@ -19,6 +19,7 @@ from bos_widget.transport import codec, snapshot
 from bos_widget.transport.slices import SliceServer
 
 from . import tiny
+from .arrays import sinky
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
@@ -34,12 +35,7 @@ HOSTILE = [
 
 
 def _widget(T: int = 12, L: int = 3, H: int = 2, causal: bool = True, **kw) -> AttentionWidget:
-    rng = np.random.default_rng(0)
-    A = rng.random((L, H, T, T)).astype(np.float32) ** 4
-    A[..., 0] += 1.0
-    if causal:
-        A = np.tril(A)
-    A /= A.sum(-1, keepdims=True)
+    A = sinky(L, H, T, causal)
     tokens = (HOSTILE + [f"t{i}" for i in range(T)])[:T]
     return AttentionWidget.from_attentions(
         A, tokens, model="m </script><b>x</b>", causal=causal, **kw

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 import bos_widget.views.widget as widget_module
 from bos_widget import AttentionWidget
 from bos_widget.transport import slices, snapshot
 
+from .arrays import sinky
+
 
 def _widget(T: int = 12, L: int = 3, H: int = 2, causal: bool = True, **kw) -> AttentionWidget:
-    rng = np.random.default_rng(0)
-    A = rng.random((L, H, T, T)).astype(np.float32) ** 4
-    A[..., 0] += 1.0
-    if causal:
-        A = np.tril(A)
-    A /= A.sum(-1, keepdims=True)
+    A = sinky(L, H, T, causal)
     return AttentionWidget.from_attentions(A, [f"t{i}" for i in range(T)], causal=causal, **kw)
 
 
