@@ -3,7 +3,8 @@
 ``side_by_side`` runs the others it needs (Python side, browser, capture, long inputs) and
 prints one table; each can also be run alone by name. ``factors_long`` (T = 8192 and
 16,384, ~15 minutes) runs only by name or with ``BOSW_BENCH_LONG=1``. ``switch`` measures
-bos_widget's switches alone (latency and bytes on the wire) at ``BOSW_BENCH_T`` (default 1024).
+bos_widget's switches alone (latency and bytes on the wire) at ``BOSW_BENCH_T`` (default 1024);
+``roundtrip`` splits a cold switch into Jupyter's message path, the kernel and the page.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from . import (
     capture_bench,
     factor_bench,
     long_bench,
+    roundtrip_bench,
     side_by_side,
     switch_bench,
     transport_bench,
@@ -29,6 +31,7 @@ BENCHES = {
     "factors": factor_bench.main,
     "factors_long": factor_bench.main_long,
     "switch": switch_bench.main,
+    "roundtrip": roundtrip_bench.main,
 }
 
 

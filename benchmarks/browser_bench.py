@@ -30,11 +30,16 @@ import statistics
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.e2e import jupyter as jp
 
 from ._common import TEXT
+
+# (page, tool, wire=WireCounter | None) -> the switch measurements of one view
+Switches = Callable[..., dict]
 
 VENDOR = Path(__file__).parent / "vendor" / "node_modules"
 CDN = {
@@ -225,13 +230,19 @@ def _switches(
     }
 
 
-def measure_one(browser, server, tool: str, T: int) -> dict:
+def measure_one(
+    browser, server, tool: str, T: int, switches: Switches | None = None, init_js: str = ""
+) -> dict:
+    """Open ``tool``'s view of T tokens of SmolLM2 in a fresh kernel and measure it; the
+    switches are ``_switches`` unless given, ``init_js`` runs in the page before JupyterLab."""
     name = f"bench_{tool}_{T}.ipynb"
     setup = SETUP.replace("{TEXT}", repr(TEXT)).replace("{T}", str(T))
     cells = [setup, VIEW[tool].replace("{T}", str(T))]
     jp.write_notebook(server.root, name, cells)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(jp.UI_TIMEOUT_MS)
+    if init_js:
+        context.add_init_script(init_js)
     page = context.new_page()
     wire = WireCounter(context, page) if tool == "bos_widget" else None
     errors: list[str] = []
@@ -263,7 +274,7 @@ def measure_one(browser, server, tool: str, T: int) -> dict:
             paint_after_cell_s=(bench["paint"] - bench["done"]) / 1000,
         )
         jp.wait_kernel_idle(page, timeout_ms=jp.RENDER_TIMEOUT_MS)
-        result.update(_switches(page, tool, wire=wire))
+        result.update((switches or _switches)(page, tool, wire=wire))
         mem = jp.execute(
             page, "{'python_s': python_s, 'hwm_kb': _kb('VmHWM'), 'before_kb': rss_before}"
         )
@@ -298,8 +309,9 @@ def _shutdown_kernels(server) -> None:
             urllib.request.urlopen(req, timeout=30)
 
 
-def run(plan: list[tuple[str, int]]) -> list[dict]:
-    """Measure every (tool, T) of ``plan`` in one JupyterLab and one Chromium."""
+def run(plan: list[tuple[str, int]], **how: Any) -> list[dict]:
+    """Measure every (tool, T) of ``plan`` in one JupyterLab and one Chromium (``how``: the
+    keyword arguments of :func:`measure_one`)."""
     from playwright.sync_api import sync_playwright
 
     rows = []
@@ -316,7 +328,7 @@ def run(plan: list[tuple[str, int]]) -> list[dict]:
                 for tool, T in plan:
                     print(f"browser: {tool} T={T} ...", flush=True)
                     try:
-                        row = measure_one(browser, server, tool, T)
+                        row = measure_one(browser, server, tool, T, **how)
                     except Exception as exc:  # noqa: BLE001 - record it and go on to the next size
                         row = {"tool": tool, "T": T, "painted": False, "error": str(exc)[:300]}
                     print(f"  {row}", flush=True)
