@@ -131,7 +131,9 @@ def test_wheel_carries_the_built_bundle(wheel):
     assert "bos-widget = bos_widget.cli:main" in entry_points
     # the package and nothing from the repo's other folders
     assert {n.split("/")[0] for n in names} == {"bos_widget", f"bos_widget-{__version__}.dist-info"}
-    assert "bos_widget/experiments/__init__.py" in names
+    # every package of the tree ships (the layer folders and the ones inside them)
+    for init in (REPO / "bos_widget").rglob("__init__.py"):
+        assert init.relative_to(REPO).as_posix() in names, init
 
 
 @pytest.fixture

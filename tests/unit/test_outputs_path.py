@@ -25,6 +25,8 @@ from transformers import (
 )
 
 from bos_widget import AttentionWidget, CaptureError, capture
+from bos_widget.capture.hooks import attention_implementation
+from bos_widget.capture.outputs_path import _check_causal
 
 from . import tiny
 
@@ -158,15 +160,52 @@ def test_a_model_without_attention_is_still_refused():
         capture(tiny.mamba(), tiny.tokenizer(), TEXT)
 
 
-def test_falcon_loaded_with_sdpa_is_refused_with_what_to_do():
-    """transformers 5.24: Falcon under sdpa adds its boolean mask as numbers on the weights
-    path, so output_attentions returns (and computes with) non-causal attention. The capture
-    checks causality of a text generator's weights and says how to load the model."""
+def test_falcon_loaded_with_sdpa_is_captured_causal_or_refused():
+    """Falcon loaded with sdpa: in transformers 5.23 and 5.24 its weights path added the boolean
+    sdpa mask as numbers, so output_attentions returned (and computed with) non-causal
+    attention; 5.25 applies the mask. Whichever transformers is installed, the capture never
+    hands over non-causal weights from a text generator: it refuses and says how to load the
+    model where the weights see later tokens, and equals an eager Falcon where they don't."""
     torch.manual_seed(0)
     model = FalconForCausalLM(_falcon_config("sdpa")).eval()
-    with pytest.raises(CaptureError, match="attn_implementation='eager'"):
-        capture(model, tiny.tokenizer(), TEXT)
+    eager = FalconForCausalLM(_falcon_config("eager")).eval()
+    eager.load_state_dict(model.state_dict())
+    inputs = tiny.tokenizer()(TEXT, return_tensors="pt")
+    with attention_implementation(model, "eager"), torch.inference_mode():
+        atts = model(**inputs, output_attentions=True).attentions
+    leak = max(float(torch.triu(a[0], diagonal=1).abs().max()) for a in atts)
+    if leak > 1e-3:
+        with pytest.raises(CaptureError, match="attn_implementation='eager'"):
+            capture(model, tiny.tokenizer(), TEXT)
+    else:
+        run = capture(model, tiny.tokenizer(), TEXT)
+        assert run.meta.causal
+        np.testing.assert_array_equal(
+            run.attention, capture(eager, tiny.tokenizer(), TEXT).attention
+        )
     assert model.config._attn_implementation == "sdpa"
+
+
+def test_a_text_generator_whose_weights_see_later_tokens_is_refused():
+    """The refusal itself, on a hand-built map that puts 0.25 on a later token (whatever the
+    installed transformers does with Falcon): the message names the weight and what to do."""
+    model = FalconForCausalLM(_falcon_config("eager")).eval()
+    attention = np.tile(np.tril(np.ones((3, 3), np.float16)), (2, 4, 1, 1))
+    attention /= attention.sum(-1, keepdims=True)
+    _check_causal(model, attention, "eager")  # causal: accepted
+    attention[1, 2, 0] = [0.5, 0.25, 0.25]
+    with pytest.raises(CaptureError, match=r"up to 0\.25 on later tokens.*'sdpa'.*'eager'"):
+        _check_causal(model, attention, "sdpa")
+    encoder = MPNetModel(
+        MPNetConfig(
+            vocab_size=V,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        )
+    )
+    _check_causal(encoder, attention, "eager")  # an encoder may look both ways
 
 
 def test_longformer_value_norms_are_read_sequence_first(captured):
