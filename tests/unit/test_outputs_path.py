@@ -161,9 +161,9 @@ def test_a_model_without_attention_is_still_refused():
 
 
 def test_falcon_loaded_with_sdpa_is_captured_causal_or_refused():
-    """Falcon loaded with sdpa: in transformers 5.23 and 5.24 its weights path added the boolean
-    sdpa mask as numbers, so output_attentions returned (and computed with) non-causal
-    attention; 5.25 applies the mask. Whichever transformers is installed, the capture never
+    """Falcon loaded with sdpa: in transformers 5.24 its weights path added the boolean sdpa
+    mask as numbers, so output_attentions returned (and computed with) non-causal attention;
+    5.25 applies the mask. Whichever transformers is installed, the capture never
     hands over non-causal weights from a text generator: it refuses and says how to load the
     model where the weights see later tokens, and equals an eager Falcon where they don't."""
     torch.manual_seed(0)
